@@ -1,0 +1,205 @@
+"""Base model and shared validators for every config object.
+
+All configs are pydantic v2 models that forbid unknown fields and are frozen (they are values). A failed
+validation raises :class:`~constructs_lib.errors.ConfigError` (a ``ValueError``) that names the model, the
+field, the bad value and what is allowed, instead of pydantic's own ``ValidationError``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from constructs_lib import limits
+from constructs_lib.errors import ConfigError
+
+__all__ = [
+    "StrictModel",
+    "check_env",
+    "check_s3_uri",
+    "config_error_from_validation",
+]
+
+
+def _loc_to_field(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def config_error_from_validation(model: str, exc: ValidationError) -> ConfigError:
+    """Turn pydantic's ``ValidationError`` into one :class:`ConfigError` (one sub-error per field)."""
+    errors: list[ConfigError] = []
+    for err in exc.errors(include_url=False):
+        field = _loc_to_field(tuple(err.get("loc", ())))
+        ctx = err.get("ctx") or {}
+        inner = ctx.get("error")
+        if isinstance(inner, ConfigError):
+            # A validator of ours raised: keep its message, value and hint; add the model/field.
+            errors.append(
+                ConfigError(
+                    inner.message,
+                    field=f"{model}.{inner.field or field}" if (inner.field or field) else model,
+                    value=inner.value,
+                    hint=inner.hint,
+                    has_value=inner.has_value,
+                    step=inner.step,
+                )
+            )
+            continue
+        msg = err.get("msg", "invalid value")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field"
+            allowed = ", ".join(sorted(_model_fields(model)))
+            hint = f"allowed fields of {model}: {allowed}" if allowed else None
+        elif err.get("type") == "missing":
+            msg = "field required"
+            hint = None
+        else:
+            hint = None
+        errors.append(
+            ConfigError(
+                msg,
+                field=f"{model}.{field}" if field else model,
+                value=err.get("input"),
+                hint=hint,
+                has_value=err.get("type") not in ("missing",),
+            )
+        )
+    if len(errors) == 1:
+        return errors[0]
+    first = errors[0]
+    details = "; ".join(str(e) for e in errors)
+    return ConfigError(
+        f"{len(errors)} invalid fields: {details}",
+        field=first.field,
+        value=first.value,
+        has_value=False,
+        errors=errors,
+    )
+
+
+_MODEL_REGISTRY: dict[str, type[BaseModel]] = {}
+
+
+def _model_fields(name: str) -> list[str]:
+    cls = _MODEL_REGISTRY.get(name)
+    return list(cls.model_fields) if cls is not None else []
+
+
+class StrictModel(BaseModel):
+    """Frozen pydantic model that rejects unknown fields and raises :class:`ConfigError`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, str_strip_whitespace=False)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _MODEL_REGISTRY[cls.__name__] = cls
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise config_error_from_validation(type(self).__name__, exc) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise config_error_from_validation(cls.__name__, exc) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as exc:
+            raise config_error_from_validation(cls.__name__, exc) from None
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """Copy with ``update`` applied *and validated* (pydantic's own ``model_copy`` skips validation)."""
+        data = self.model_dump(mode="python", round_trip=True)
+        data.update(update or {})
+        return type(self)(**data)
+
+
+_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?P<key>/.*)?$")
+
+
+def check_s3_uri(value: str, *, field: str, require_suffix: str | None = None) -> str:
+    """Validate an ``s3://bucket[/key]`` URI (bucket naming rules of S3) and return it unchanged."""
+    m = _S3_URI.match(value)
+    if m is None or ".." in m.group("bucket"):
+        raise ConfigError(
+            "not a valid S3 URI",
+            field=field,
+            value=value,
+            hint="expected s3://<bucket>/<prefix>, bucket 3-63 chars of a-z, 0-9, '.', '-'",
+        )
+    if require_suffix is not None and not value.endswith(require_suffix):
+        raise ConfigError(
+            f"an S3 URI here must end with {require_suffix!r}",
+            field=field,
+            value=value,
+            hint=f"point at the {require_suffix} object itself",
+        )
+    return value
+
+
+def check_env(
+    env: Mapping[str, str],
+    *,
+    field: str,
+    map_shape: str = "TrainingEnvironmentMap",
+    key_shape: str = "TrainingEnvironmentKey",
+    value_shape: str = "TrainingEnvironmentValue",
+) -> Mapping[str, str]:
+    """Check an ``Environment`` map against botocore's shapes (entry count, key pattern, lengths)."""
+    map_limits = limits.shape(map_shape)
+    key_limits = limits.shape(key_shape)
+    value_limits = limits.shape(value_shape)
+    if map_limits.max is not None and len(env) > map_limits.max:
+        raise ConfigError(
+            f"too many environment variables: {len(env)}",
+            field=field,
+            hint=f"SageMaker allows at most {map_limits.max} entries ({map_shape})",
+        )
+    for key, value in env.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ConfigError(
+                "environment names and values must be strings",
+                field=f"{field}[{key!r}]",
+                value=value,
+                hint="convert numbers and booleans to strings yourself, e.g. '1'",
+            )
+        if not key or not key_limits.fullmatch(key):
+            raise ConfigError(
+                "invalid environment variable name",
+                field=field,
+                value=key,
+                hint=f"names must match {key_limits.pattern} ({key_shape})",
+            )
+        if key_limits.max is not None and len(key) > key_limits.max:
+            raise ConfigError(
+                f"environment variable name is {len(key)} characters long",
+                field=field,
+                value=key,
+                hint=f"at most {key_limits.max} characters ({key_shape})",
+            )
+        if value_limits.max is not None and len(value) > value_limits.max:
+            raise ConfigError(
+                f"environment variable value is {len(value)} characters long",
+                field=f"{field}[{key!r}]",
+                value=value,
+                hint=f"at most {value_limits.max} characters ({value_shape})",
+            )
+    return env
+
+

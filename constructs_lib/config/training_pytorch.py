@@ -1,0 +1,246 @@
+"""``PyTorchTrainingConfig``: the seed's parameters for the PyTorch training step, plus what a pipeline needs."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from typing import Literal, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from constructs_lib import limits
+from constructs_lib.codeartifact import CA_REPOSITORY_ARN_ENV, parse_repository_arn
+from constructs_lib.config.base import StrictModel, check_env, check_s3_uri
+from constructs_lib.config.hyperparameters import ModelHyperparameters
+from constructs_lib.errors import ConfigError
+
+__all__ = ["MAX_RUNTIME_SECONDS", "PyTorchTrainingConfig", "check_framework_pair", "check_region"]
+
+#: SageMaker's documented ceiling for ``StoppingCondition.MaxRuntimeInSeconds`` (28 days); botocore
+#: publishes only the minimum (1).
+MAX_RUNTIME_SECONDS = 28 * 24 * 3600
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def check_region(value: str | None, field: str = "region") -> str | None:
+    """``None`` or an AWS region code such as ``us-east-1``."""
+    if value is not None and not _REGION.match(value):
+        raise ConfigError("not an AWS region code", field=field, value=value, hint="e.g. us-east-1, eu-west-1")
+    return value
+
+
+def check_framework_pair(framework: str, scope: str, framework_version: str, py_version: str) -> None:
+    """Fail unless the installed SageMaker SDK has a ``framework`` image for the version pair."""
+    from constructs_lib.sdk_adapter import framework_image_catalogue
+
+    catalogue = framework_image_catalogue(framework, scope)
+    if framework_version not in catalogue:
+        supported = sorted(catalogue, key=_version_key)
+        raise ConfigError(
+            f"the installed SageMaker SDK has no {framework} {scope} image for this version",
+            field="framework_version",
+            value=framework_version,
+            hint=f"supported versions: {', '.join(supported)}",
+        )
+    allowed = catalogue[framework_version]
+    if py_version not in allowed:
+        raise ConfigError(
+            f"{framework} {framework_version} has no {scope} image for this Python version",
+            field="py_version",
+            value=py_version,
+            hint=f"allowed py versions for {framework_version}: {', '.join(allowed)}",
+        )
+
+
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in v.split("."))
+
+
+def check_instance_type(value: str, *, field: str, allowed: tuple[str, ...], kind: str) -> str:
+    """``value`` must be one of botocore's enum ``allowed``; suggest the closest names otherwise."""
+    if value not in allowed:
+        close = difflib.get_close_matches(value, allowed, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}?" if close else f"one of {len(allowed)} {kind} instance types"
+        raise ConfigError(
+            f"not a SageMaker {kind} instance type",
+            field=field,
+            value=value,
+            hint=f"{hint} (botocore's {kind} instance type enum)",
+        )
+    return value
+
+
+class PyTorchTrainingConfig(StrictModel):
+    """Configuration of one PyTorch training step (the seed's table, same names and defaults)."""
+
+    training_instance_type: str = "ml.g5.12xlarge"
+    """Instance type of the training job; one of botocore's ``TrainingInstanceType`` values.
+    Default ``ml.g5.12xlarge`` (4 GPUs: the builder turns on SageMaker's ``torch_distributed`` launcher)."""
+
+    training_instance_count: int = 1
+    """Number of training instances, ``>= 1``. Default ``1``."""
+
+    training_volume_size: int = 30
+    """ML storage volume per instance in GB, ``1..16384``. Default ``30``."""
+
+    training_entry_point: str = "train.py"
+    """Script run by the training toolkit, relative to ``source_dir``; a ``.py`` file. Default ``train.py``."""
+
+    source_dir: str
+    """Required. A local directory holding the entry point (packed into a deterministic
+    ``sourcedir.tar.gz`` and shipped as a CDK asset), or an ``s3://…/sourcedir.tar.gz`` used as is."""
+
+    framework_version: str
+    """Required. PyTorch version of the training image, e.g. ``1.13.1`` or ``2.3.0``."""
+
+    py_version: str
+    """Required. Python version of the training image, e.g. ``py39``; must pair with ``framework_version``."""
+
+    hyperparameters: ModelHyperparameters | None = None
+    """Model hyperparameters passed to the script. Default ``None`` (none passed)."""
+
+    env: dict[str, str] = Field(default_factory=dict)
+    """Environment variables of the training job (botocore ``TrainingEnvironmentMap``: at most 100, names
+    ``[a-zA-Z_][a-zA-Z0-9_]*`` up to 512 chars, values up to 512 chars). ``CA_REPOSITORY_ARN`` must be a
+    CodeArtifact repository ARN; it grants the job read access to that repository. Default ``{}``."""
+
+    input_path: str | None = None
+    """S3 URI of the data directory (``train/``, ``val/``, ``test/``). Used only when no predecessor step
+    provides ``input_path``. Default ``None``: a pipeline parameter ``<Node>InputPath`` is created whose
+    default is ``<artifact root>/<pipeline>/input/<node>/``."""
+
+    output_path: str | None = None
+    """S3 URI under which SageMaker writes model artifacts. Default ``None``:
+    ``<artifact root>/<pipeline>/<node>/``, in the construct's artifact bucket."""
+
+    max_runtime_seconds: int = 24 * 3600
+    """Job time limit (``StoppingCondition.MaxRuntimeInSeconds``), ``1..2419200``. Default ``86400`` (1 day)."""
+
+    distribution: Literal["auto", "off"] = "auto"
+    """``auto`` (default): SageMaker's ``torch_distributed`` launcher (DDP, one process per GPU) when the
+    instance has more than one GPU or there is more than one GPU instance; CPU multi-instance jobs run one
+    process per host that joins a gloo group. ``off``: always a single process per host."""
+
+    region: str | None = None
+    """AWS region for image URIs. Default ``None``: the pipeline's (stack's) region."""
+
+    @field_validator("training_instance_type")
+    @classmethod
+    def _instance_type(cls, v: str) -> str:
+        return check_instance_type(
+            v, field="training_instance_type", allowed=limits.training_instance_types(), kind="training"
+        )
+
+    @field_validator("training_instance_count")
+    @classmethod
+    def _count(cls, v: int) -> int:
+        if v < 1:
+            raise ConfigError("must be >= 1", field="training_instance_count", value=v)
+        return v
+
+    @field_validator("training_volume_size")
+    @classmethod
+    def _volume(cls, v: int) -> int:
+        low = limits.shape("VolumeSizeInGB").min or 1
+        high = limits.max_volume_size_gb()
+        if not low <= v <= high:
+            raise ConfigError(
+                "volume size out of range", field="training_volume_size", value=v, hint=f"{low}..{high} GB"
+            )
+        return v
+
+    @field_validator("training_entry_point")
+    @classmethod
+    def _entry_point(cls, v: str) -> str:
+        if not v or not v.strip():
+            raise ConfigError("must be provided", field="training_entry_point", value=v, hint="e.g. 'train.py'")
+        if v.startswith("/") or ".." in v.split("/") or "\\" in v:
+            raise ConfigError(
+                "must be a path relative to source_dir",
+                field="training_entry_point",
+                value=v,
+                hint="e.g. 'train.py' or 'pkg/train.py'",
+            )
+        if not v.endswith(".py"):
+            raise ConfigError("must be a Python file", field="training_entry_point", value=v, hint="e.g. 'train.py'")
+        return v
+
+    @field_validator("source_dir")
+    @classmethod
+    def _source_dir(cls, v: str) -> str:
+        if not v or not v.strip():
+            raise ConfigError(
+                "must be provided",
+                field="source_dir",
+                value=v,
+                hint="a local directory with the entry point, or s3://…/sourcedir.tar.gz",
+            )
+        if v.startswith("s3://"):
+            check_s3_uri(v, field="source_dir", require_suffix=".tar.gz")
+        elif "://" in v:
+            raise ConfigError(
+                "unsupported source location",
+                field="source_dir",
+                value=v,
+                hint="a local directory, or s3://…/sourcedir.tar.gz",
+            )
+        return v
+
+    @field_validator("framework_version", "py_version")
+    @classmethod
+    def _present(cls, v: str, info: object) -> str:
+        name = getattr(info, "field_name", "value")
+        if not v or not v.strip():
+            raise ConfigError("must be provided", field=name, value=v, hint="e.g. framework 2.3.0 with py311")
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        check_env(v, field="env")
+        if CA_REPOSITORY_ARN_ENV in v:
+            parse_repository_arn(v[CA_REPOSITORY_ARN_ENV])
+        return dict(sorted(v.items()))
+
+    @field_validator("input_path", "output_path")
+    @classmethod
+    def _s3(cls, v: str | None, info: object) -> str | None:
+        if v is None:
+            return v
+        return check_s3_uri(v, field=getattr(info, "field_name", "path"))
+
+    @field_validator("max_runtime_seconds")
+    @classmethod
+    def _runtime(cls, v: int) -> int:
+        low = limits.shape("MaxRuntimeInSeconds").min or 1
+        if not low <= v <= MAX_RUNTIME_SECONDS:
+            raise ConfigError(
+                "out of range", field="max_runtime_seconds", value=v, hint=f"{low}..{MAX_RUNTIME_SECONDS} seconds"
+            )
+        return v
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        return check_region(v)
+
+    @model_validator(mode="after")
+    def _pair(self) -> Self:
+        check_framework_pair("pytorch", "training", self.framework_version, self.py_version)
+        return self
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def is_local_source(self) -> bool:
+        """True when ``source_dir`` is a local directory (packed and shipped as an asset)."""
+        return not self.source_dir.startswith("s3://")
+
+    def hyperparameter_payload(self) -> dict[str, object]:
+        """All hyperparameter values (plain JSON values, keys sorted); ``{}`` without hyperparameters."""
+        return self.hyperparameters.to_values() if self.hyperparameters is not None else {}
+
+    def fingerprint(self) -> str:
+        """Canonical JSON of the config (for reports and cache keys)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,104 @@
+"""SageMaker and CloudFormation limits, read from their published machine-readable sources.
+
+botocore's SageMaker service model is the authority for enums (training / processing / hosting instance
+types) and for string lengths, patterns and list sizes; the few numbers botocore does not publish are
+named constants here with the document they come from. Everything is loaded lazily (botocore's model is
+a few MB of JSON) and cached for the life of the process.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from botocore.model import ServiceModel
+
+__all__ = [
+    "CFN_TEMPLATE_BODY_MAX_BYTES",
+    "ShapeLimits",
+    "processing_instance_types",
+    "shape",
+    "training_instance_types",
+    "hosting_instance_types",
+]
+
+#: CloudFormation's limit for a template passed inline (``TemplateBody``); larger ones go through S3.
+CFN_TEMPLATE_BODY_MAX_BYTES = 51_200
+#: CloudFormation's limit for a template passed by S3 URL (what ``cdk deploy`` does via the bootstrap bucket).
+CFN_TEMPLATE_URL_MAX_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class ShapeLimits:
+    """Constraints of one botocore shape: ``min``/``max`` (length for strings, count for maps/lists,
+    value for integers), ``pattern`` (anchored by us: botocore's patterns are full-match) and ``enum``."""
+
+    name: str
+    min: int | None
+    max: int | None
+    pattern: str | None
+    enum: tuple[str, ...]
+
+    def fullmatch(self, value: str) -> bool:
+        """True when ``value`` matches the shape's pattern (or there is none)."""
+        if self.pattern is None:
+            return True
+        return _compiled(self.pattern).fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    # botocore uses Java-style \p{L}\p{Z}\p{N} (letters, separators, numbers) in tag patterns; Python's
+    # `re` lacks them, and \w\s is the same set plus "_" (which those patterns allow anyway).
+    translated = pattern.replace(r"\p{L}\p{Z}\p{N}", r"\w\s")
+    return re.compile(translated)
+
+
+@functools.lru_cache(maxsize=1)
+def _model() -> ServiceModel:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+@functools.lru_cache(maxsize=None)
+def shape(name: str) -> ShapeLimits:
+    """Limits of the SageMaker shape ``name`` (e.g. ``"TrainingEnvironmentKey"``)."""
+    sh = _model().shape_for(name)
+    md = sh.metadata
+    enum = tuple(md.get("enum", ()))
+    return ShapeLimits(
+        name=name,
+        min=md.get("min"),
+        max=md.get("max"),
+        pattern=md.get("pattern"),
+        enum=enum,
+    )
+
+
+def training_instance_types() -> tuple[str, ...]:
+    """Every value of botocore's ``TrainingInstanceType`` enum."""
+    return shape("TrainingInstanceType").enum
+
+
+def processing_instance_types() -> tuple[str, ...]:
+    """Every value of botocore's ``ProcessingInstanceType`` enum."""
+    return shape("ProcessingInstanceType").enum
+
+
+def hosting_instance_types() -> tuple[str, ...]:
+    """Every value of botocore's ``ProductionVariantInstanceType`` enum."""
+    return shape("ProductionVariantInstanceType").enum
+
+
+#: Upper bound of an ML storage volume. botocore publishes it for processing (``ProcessingVolumeSizeInGB``
+#: max 16,384) but not for training (``VolumeSizeInGB`` has only ``min``); SageMaker documents the same
+#: 16 TB ceiling for training volumes, so we use the published processing number for both.
+def max_volume_size_gb() -> int:
+    """Largest ML storage volume in GB (from botocore's ``ProcessingVolumeSizeInGB``)."""
+    limit = shape("ProcessingVolumeSizeInGB").max
+    assert limit is not None
+    return limit
