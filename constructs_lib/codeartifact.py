@@ -56,7 +56,9 @@ class CodeArtifactRepository:
         )
 
 
-def parse_repository_arn(value: str, *, field: str = f"env[{CA_REPOSITORY_ARN_ENV!r}]") -> CodeArtifactRepository:
+def parse_repository_arn(
+    value: str, *, field: str = f"env[{CA_REPOSITORY_ARN_ENV!r}]"
+) -> CodeArtifactRepository:
     """Parse ``value``; raise :class:`ConfigError` naming the expected form when it is malformed."""
     m = _ARN.match(value) if isinstance(value, str) else None
     if m is None:

@@ -19,10 +19,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "CFN_TEMPLATE_BODY_MAX_BYTES",
     "ShapeLimits",
+    "hosting_instance_types",
     "processing_instance_types",
     "shape",
     "training_instance_types",
-    "hosting_instance_types",
 ]
 
 #: CloudFormation's limit for a template passed inline (``TemplateBody``); larger ones go through S3.
@@ -49,7 +49,7 @@ class ShapeLimits:
         return _compiled(self.pattern).fullmatch(value) is not None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled(pattern: str) -> re.Pattern[str]:
     # botocore uses Java-style \p{L}\p{Z}\p{N} (letters, separators, numbers) in tag patterns; Python's
     # `re` lacks them, and \w\s is the same set plus "_" (which those patterns allow anyway).
@@ -64,7 +64,7 @@ def _model() -> ServiceModel:
     return botocore.session.get_session().get_service_model("sagemaker")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def shape(name: str) -> ShapeLimits:
     """Limits of the SageMaker shape ``name`` (e.g. ``"TrainingEnvironmentKey"``)."""
     sh = _model().shape_for(name)

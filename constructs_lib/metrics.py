@@ -32,10 +32,7 @@ NUMBER_PATTERN = r"([-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"
 
 def metric_definitions() -> list[dict[str, str]]:
     """``[{"Name": ..., "Regex": ...}]`` as passed to the estimator's ``metric_definitions``."""
-    return [
-        {"Name": name, "Regex": rf"\b{name}: {NUMBER_PATTERN}"}
-        for name in METRIC_NAMES
-    ]
+    return [{"Name": name, "Regex": rf"\b{name}: {NUMBER_PATTERN}"} for name in METRIC_NAMES]
 
 
 def extract_metrics(

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import os
+import warnings
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,12 +37,19 @@ def _quiet_environment() -> None:
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
     # The SDK warns on INFO about defaults it applies (e.g. "instance_type is a PipelineVariable").
     logging.getLogger("sagemaker").setLevel(logging.WARNING)
+    # definition() warns that it drops TrainingJobName/ProcessingJobName, which is what we want.
+    logging.getLogger("sagemaker.workflow.utilities").setLevel(logging.ERROR)
+    # PipelineSession.fit() warns "No Wait, No Logs, and No Job being started" on every step.
+    warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
 
 
 @functools.lru_cache(maxsize=1)
 def import_sagemaker() -> None:
     """Import the SDK once, silenced and with its network side effects disabled."""
     _quiet_environment()
+    import sys
+
+    previous_hook = sys.excepthook
     try:
         import sagemaker  # noqa: F401
         import sagemaker.telemetry.telemetry_logging as telemetry
@@ -57,6 +65,9 @@ def import_sagemaker() -> None:
         return None
 
     telemetry._send_telemetry_request = _no_telemetry
+    # The SDK installs rich's traceback printer as the process-wide excepthook on import; give the
+    # user's process its own back.
+    sys.excepthook = previous_hook
 
 
 def offline_session(region: str, default_bucket: str) -> PipelineSession:
@@ -90,7 +101,9 @@ def offline_session(region: str, default_bucket: str) -> PipelineSession:
                 hint="this is a bug in constructs_lib: code must be referenced by an s3:// URI",
             )
 
-        def upload_string_as_file_body(self, body: str, bucket: str, key: str, *_a: object, **_k: object) -> str:
+        def upload_string_as_file_body(
+            self, body: str, bucket: str, key: str, *_a: object, **_k: object
+        ) -> str:
             raise SynthError(
                 "the SageMaker SDK tried to upload a file while building the definition",
                 value=f"s3://{bucket}/{key}",
@@ -100,7 +113,7 @@ def offline_session(region: str, default_bucket: str) -> PipelineSession:
     boto_session = boto3.Session(
         region_name=region,
         aws_access_key_id="offline-synth-no-credentials",
-        aws_secret_access_key="offline-synth-no-credentials",  # noqa: S106 - not a secret, never sent
+        aws_secret_access_key="offline-synth-no-credentials",
     )
     return _OfflinePipelineSession(
         boto_session=boto_session, default_bucket=default_bucket, sagemaker_config={}
@@ -111,11 +124,13 @@ def _sdk_package_dir() -> Path:
     # find_spec on a top-level package locates it without executing sagemaker/__init__.py (4 s of imports).
     spec = find_spec("sagemaker")
     if spec is None or not spec.submodule_search_locations:  # pragma: no cover - dependency is declared
-        raise SynthError("the SageMaker Python SDK v2 is not installed", hint="pip install 'sagemaker>=2.257,<3'")
+        raise SynthError(
+            "the SageMaker Python SDK v2 is not installed", hint="pip install 'sagemaker>=2.257,<3'"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def framework_image_catalogue(framework: str, scope: str) -> dict[str, tuple[str, ...]]:
     """``{framework_version: (py_version, ...)}`` for which the installed SDK has an image.
 
@@ -133,3 +148,26 @@ def framework_image_catalogue(framework: str, scope: str) -> dict[str, tuple[str
         if target in versions and alias not in versions:
             versions[alias] = versions[target]
     return versions
+
+
+@functools.cache
+def _gpu_info() -> dict[str, dict[str, dict[str, int]]]:
+    path = _sdk_package_dir() / "image_uri_config" / "instance_gpu_info.json"
+    data: dict[str, dict[str, dict[str, int]]] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def instance_gpu_count(region: str, instance_type: str) -> int:
+    """GPUs of ``instance_type`` per the SDK's bundled ``instance_gpu_info.json`` (0 when not listed:
+    CPU and Trainium instances). Falls back to us-east-1's table for regions the file does not list."""
+    info = _gpu_info()
+    table = info.get(region) or info.get("us-east-1", {})
+    return int(table.get(instance_type, {}).get("Count", 0))
+
+
+def torch_distributed_gpu_versions() -> tuple[str, ...]:
+    """PyTorch versions for which the SDK accepts ``torch_distributed`` on GPU instances."""
+    import_sagemaker()
+    from sagemaker import fw_utils
+
+    return tuple(fw_utils.TORCH_DISTRIBUTED_GPU_SUPPORTED_FRAMEWORK_VERSIONS)

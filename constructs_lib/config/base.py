@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -201,5 +201,3 @@ def check_env(
                 hint=f"at most {value_limits.max} characters ({value_shape})",
             )
     return env
-
-

@@ -108,7 +108,9 @@ class ModelHyperparameters(StrictModel):
     @classmethod
     def _lr(cls, v: float) -> float:
         if not v > 0 or v != v or v == float("inf"):
-            raise ConfigError("must be a finite number > 0", field="learning_rate", value=v, hint="e.g. 0.001")
+            raise ConfigError(
+                "must be a finite number > 0", field="learning_rate", value=v, hint="e.g. 0.001"
+            )
         return v
 
     @field_validator("batch_size", "epochs", "embedding_dim")
@@ -152,7 +154,9 @@ class ModelHyperparameters(StrictModel):
                     hint=f"full_field_list is {self.full_field_list!r}"[:300],
                 )
         if self.id_name == self.label_name:
-            raise ConfigError("id and label must be different columns", field="label_name", value=self.label_name)
+            raise ConfigError(
+                "id and label must be different columns", field="label_name", value=self.label_name
+            )
         reserved = {self.id_name, self.label_name}
         for name in ("tab_field_list", "cat_field_list"):
             values = getattr(self, name)

@@ -27,7 +27,9 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 def check_region(value: str | None, field: str = "region") -> str | None:
     """``None`` or an AWS region code such as ``us-east-1``."""
     if value is not None and not _REGION.match(value):
-        raise ConfigError("not an AWS region code", field=field, value=value, hint="e.g. us-east-1, eu-west-1")
+        raise ConfigError(
+            "not an AWS region code", field=field, value=value, hint="e.g. us-east-1, eu-west-1"
+        )
     return value
 
 
@@ -62,7 +64,9 @@ def check_instance_type(value: str, *, field: str, allowed: tuple[str, ...], kin
     """``value`` must be one of botocore's enum ``allowed``; suggest the closest names otherwise."""
     if value not in allowed:
         close = difflib.get_close_matches(value, allowed, n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(close)}?" if close else f"one of {len(allowed)} {kind} instance types"
+        hint = (
+            f"did you mean {' or '.join(close)}?" if close else f"one of {len(allowed)} {kind} instance types"
+        )
         raise ConfigError(
             f"not a SageMaker {kind} instance type",
             field=field,
@@ -155,7 +159,9 @@ class PyTorchTrainingConfig(StrictModel):
     @classmethod
     def _entry_point(cls, v: str) -> str:
         if not v or not v.strip():
-            raise ConfigError("must be provided", field="training_entry_point", value=v, hint="e.g. 'train.py'")
+            raise ConfigError(
+                "must be provided", field="training_entry_point", value=v, hint="e.g. 'train.py'"
+            )
         if v.startswith("/") or ".." in v.split("/") or "\\" in v:
             raise ConfigError(
                 "must be a path relative to source_dir",
@@ -164,7 +170,9 @@ class PyTorchTrainingConfig(StrictModel):
                 hint="e.g. 'train.py' or 'pkg/train.py'",
             )
         if not v.endswith(".py"):
-            raise ConfigError("must be a Python file", field="training_entry_point", value=v, hint="e.g. 'train.py'")
+            raise ConfigError(
+                "must be a Python file", field="training_entry_point", value=v, hint="e.g. 'train.py'"
+            )
         return v
 
     @field_validator("source_dir")
@@ -217,7 +225,10 @@ class PyTorchTrainingConfig(StrictModel):
         low = limits.shape("MaxRuntimeInSeconds").min or 1
         if not low <= v <= MAX_RUNTIME_SECONDS:
             raise ConfigError(
-                "out of range", field="max_runtime_seconds", value=v, hint=f"{low}..{MAX_RUNTIME_SECONDS} seconds"
+                "out of range",
+                field="max_runtime_seconds",
+                value=v,
+                hint=f"{low}..{MAX_RUNTIME_SECONDS} seconds",
             )
         return v
 

@@ -1,0 +1,244 @@
+"""``PyTorchTrainingStepBuilder``: a real ``sagemaker.pytorch.PyTorch`` estimator in a ``TrainingStep``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from constructs_lib import limits, placeholders
+from constructs_lib.builders.base import CodePackage, InputValue, S3Access, StepBuilderBase
+from constructs_lib.config.hyperparameters import HYPERPARAMETERS_FILE
+from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
+from constructs_lib.contracts.base import ScriptContract
+from constructs_lib.contracts.training_pytorch import PYTORCH_TRAINING_CONTRACT
+from constructs_lib.errors import ConfigError
+from constructs_lib.metrics import metric_definitions
+from constructs_lib.specs.base import StepSpecification
+from constructs_lib.specs.training_pytorch import pytorch_training_spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sagemaker.workflow.steps import Step
+
+__all__ = ["PyTorchTrainingStepBuilder"]
+
+#: SageMaker's own entries the SDK adds to ``HyperParameters`` (program, submit dir, region, log level,
+#: instance type, distribution flag): counted against botocore's 100-entry limit.
+_SDK_HYPERPARAMETER_RESERVE = 8
+
+
+class PyTorchTrainingStepBuilder(StepBuilderBase):
+    """Builds the PyTorch training step of the seed.
+
+    The step carries entry point, source dir, framework/py versions, instance type and count, volume size,
+    ``Environment`` = ``config.env``, the hyperparameters, the four metric definitions, one ``data`` input
+    channel (the ``input_path`` dependency) and an explicit ``output_path`` for the model artifacts.
+    """
+
+    STEP_TYPE = "PyTorchTrainingStep"
+    CONFIG_CLASS = PyTorchTrainingConfig
+    DEFAULT_STEP_NAME = "PyTorchTraining"
+    CHANNELS = {"input_path": "data"}
+
+    config: PyTorchTrainingConfig
+
+    @classmethod
+    def specification(cls) -> StepSpecification:
+        return pytorch_training_spec()
+
+    @classmethod
+    def contract(cls) -> ScriptContract:
+        return PYTORCH_TRAINING_CONTRACT
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def code_uri(self) -> str:
+        """Where the packed code is: the config's ``s3://…tar.gz`` or a placeholder for the CDK asset."""
+        if self.config.is_local_source:
+            return placeholders.code_uri(self.step_name)
+        return self.config.source_dir
+
+    @property
+    def output_path(self) -> str:
+        """S3 prefix of the model artifacts (``config.output_path`` or ``<root>/<pipeline>/<step>/model``)."""
+        return self.config.output_path or self.context.default_location(self.step_name, "model")
+
+    def hyperparameters_split(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """``(inline, file_payload)``: the values that fit SageMaker's 2,500-character limit go inline; the
+        complete set also ships as ``constructs_lib_hyperparameters.json`` beside local code.
+
+        Raises :class:`ConfigError` when a value does not fit and the code is an ``s3://`` tarball (no file
+        can be shipped beside it): nothing is ever truncated.
+        """
+        payload = self.config.hyperparameter_payload()
+        if not payload:
+            return {}, None
+        value_limit = limits.shape("HyperParameterValue").max or 2500
+        key_limit = limits.shape("HyperParameterKey").max or 256
+        inline: dict[str, Any] = {}
+        too_long: dict[str, int] = {}
+        for key, value in payload.items():
+            if len(key) > key_limit:
+                raise ConfigError(
+                    f"hyperparameter name longer than {key_limit} characters",
+                    step=self.step_name,
+                    field="hyperparameters",
+                    value=key,
+                )
+            encoded = json.dumps(value)
+            if len(encoded) > value_limit:
+                too_long[key] = len(encoded)
+            else:
+                inline[key] = value
+        if too_long and not self.config.is_local_source:
+            name, size = next(iter(sorted(too_long.items())))
+            raise ConfigError(
+                f"hyperparameter {name!r} is {size} characters once encoded; SageMaker allows {value_limit}",
+                step=self.step_name,
+                field=f"hyperparameters.{name}",
+                value=f"<{size} characters>",
+                has_value=False,
+                hint=(
+                    "use a local source_dir: the builder then ships the full hyperparameters as "
+                    f"{HYPERPARAMETERS_FILE} beside the code"
+                ),
+            )
+        map_limit = limits.shape("HyperParameters").max or 100
+        if len(inline) + _SDK_HYPERPARAMETER_RESERVE > map_limit:
+            raise ConfigError(
+                f"too many hyperparameters: {len(inline)} plus SageMaker's own exceed {map_limit}",
+                step=self.step_name,
+                field="hyperparameters",
+            )
+        file_payload = payload if self.config.is_local_source else None
+        return inline, file_payload
+
+    def hyperparameters_file_payload(self) -> dict[str, Any] | None:
+        """The full hyperparameters shipped as a JSON file beside local code (``None`` for s3 code)."""
+        return self.hyperparameters_split()[1]
+
+    def code_packages(self) -> tuple[CodePackage, ...]:
+        if not self.config.is_local_source:
+            return ()
+        payload = self.hyperparameters_file_payload()
+        extra: dict[str, bytes] = {}
+        if payload is not None:
+            text = json.dumps(payload, sort_keys=True, indent=2) + "\n"
+            extra[HYPERPARAMETERS_FILE] = text.encode("utf-8")
+        return (
+            CodePackage(
+                node=self.step_name,
+                placeholder_uri=self.code_uri,
+                source_dir=self.config.source_dir,
+                entry_point=self.config.training_entry_point,
+                extra_files=extra,
+            ),
+        )
+
+    def distribution(self) -> dict[str, Any] | None:
+        """SageMaker's ``torch_distributed`` launcher when the job has more than one GPU in total."""
+        from constructs_lib.sdk_adapter import instance_gpu_count, torch_distributed_gpu_versions
+
+        if self.config.distribution == "off":
+            return None
+        gpus = instance_gpu_count(self.context.region, self.config.training_instance_type)
+        if gpus == 0 or gpus * self.config.training_instance_count <= 1:
+            # CPU: one process per host (train.py joins a gloo group itself when SM_HOSTS has several).
+            return None
+        supported = torch_distributed_gpu_versions()
+        if self.config.framework_version not in supported:
+            raise ConfigError(
+                f"{self.config.training_instance_type} x{self.config.training_instance_count} has "
+                f"{gpus * self.config.training_instance_count} GPUs, but SageMaker's torch_distributed "
+                "launcher does not support this PyTorch version",
+                step=self.step_name,
+                field="framework_version",
+                value=self.config.framework_version,
+                hint=f"use one of {', '.join(supported)}, or set distribution='off' to use a single GPU",
+            )
+        return {"torch_distributed": {"enabled": True}}
+
+    def s3_access(self) -> S3Access:
+        reads: list[str] = [self.code_uri]
+        if self.config.input_path:
+            reads.append(self.config.input_path)
+        return S3Access(reads=tuple(reads), writes=(self.output_path,))
+
+    def configured_inputs(self) -> dict[str, InputValue]:
+        return {"input_path": self.config.input_path} if self.config.input_path else {}
+
+    def default_inputs(self, resolved: Mapping[str, InputValue]) -> dict[str, InputValue]:
+        if "input_path" in resolved:
+            return {}
+        if self.config.input_path is not None:
+            return {"input_path": self.config.input_path}
+        from constructs_lib.sdk_adapter import import_sagemaker
+
+        import_sagemaker()
+        from sagemaker.workflow.parameters import ParameterString
+
+        param = ParameterString(
+            name=f"{self.step_name}InputPath",
+            default_value=self.context.default_location(self.step_name, "input") + "/",
+        )
+        self.parameters = (*getattr(self, "parameters", ()), param)
+        return {"input_path": param}
+
+    # ------------------------------------------------------------------ SDK
+    def create_estimator(self) -> Any:
+        """The real ``sagemaker.pytorch.PyTorch`` estimator for this config (offline session)."""
+        from constructs_lib.sdk_adapter import import_sagemaker
+
+        import_sagemaker()
+        from sagemaker.pytorch import PyTorch
+
+        inline, _ = self.hyperparameters_split()
+        return PyTorch(
+            entry_point=self.config.training_entry_point,
+            source_dir=self.code_uri,
+            framework_version=self.config.framework_version,
+            py_version=self.config.py_version,
+            instance_type=self.config.training_instance_type,
+            instance_count=self.config.training_instance_count,
+            volume_size=self.config.training_volume_size,
+            max_run=self.config.max_runtime_seconds,
+            role=self.context.role_arn,
+            sagemaker_session=self.context.session,
+            output_path=self.output_path,
+            code_location=self.context.default_location(self.step_name, "code"),
+            hyperparameters=inline,
+            environment=dict(self.config.env),
+            metric_definitions=metric_definitions(),
+            distribution=self.distribution(),
+            debugger_hook_config=False,
+            disable_profiler=True,
+        )
+
+    def _build(self, inputs: Mapping[str, InputValue], depends_on: Sequence[Step]) -> Step:
+        from sagemaker.inputs import TrainingInput
+        from sagemaker.workflow.steps import TrainingStep
+
+        estimator = self.create_estimator()
+        channels = {
+            self.CHANNELS[name]: TrainingInput(s3_data=value, s3_data_type="S3Prefix")
+            for name, value in sorted(inputs.items())
+        }
+        step_args = estimator.fit(inputs=channels)
+        return TrainingStep(
+            name=self.step_name,
+            step_args=step_args,
+            depends_on=[s.name for s in depends_on] or None,
+        )
+
+    def training_job_arguments(self, input_path: str = "s3://constructs-lib-local/input/") -> dict[str, Any]:
+        """The step's ``Arguments`` exactly as in a pipeline definition (for the local run and tests)."""
+        from constructs_lib.sdk_adapter import import_sagemaker
+
+        import_sagemaker()
+        from sagemaker.workflow.pipeline import Pipeline
+
+        step = self.create_step(inputs={"input_path": input_path})
+        pipeline = Pipeline(name="local", steps=[step], sagemaker_session=self.context.session)
+        definition = json.loads(pipeline.definition())
+        arguments: dict[str, Any] = definition["Steps"][0]["Arguments"]
+        return arguments

@@ -1,0 +1,258 @@
+"""Step specifications: the declared logical inputs and outputs of each step type.
+
+A :class:`StepSpecification` says what a step *needs* (:class:`DependencySpec`) and what it *provides*
+(:class:`OutputSpec`, each bound to a property path of the SageMaker step). The dependency resolver wires
+steps from these declarations alone. Every property path is checked against the SageMaker SDK's real
+``Properties`` of the step's type when the specification is created, so a path that does not exist
+(``properties.TrainingJobOutput.S3Output``) fails at import of the spec, not in a running pipeline.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from constructs_lib.errors import SpecError
+
+__all__ = [
+    "DependencySpec",
+    "DependencyType",
+    "NodeType",
+    "OutputSpec",
+    "SageMakerStepKind",
+    "StepSpecification",
+    "check_property_path",
+]
+
+
+class DependencyType(StrEnum):
+    """What kind of artefact flows along an edge."""
+
+    RAW_DATA = "raw_data"
+    """Unsplit source data (a table in S3)."""
+    PROCESSED_DATA = "processed_data"
+    """A directory with ``train/``, ``val/``, ``test/`` splits."""
+    MODEL_ARTIFACTS = "model_artifacts"
+    """A ``model.tar.gz`` written by a training job."""
+    JOB_OUTPUT = "job_output"
+    """Any other output location of a job (e.g. a training job's ``OutputDataConfig``)."""
+    MODEL = "model"
+    """A SageMaker model (by name)."""
+
+
+class NodeType(StrEnum):
+    """Position of a step type in a DAG."""
+
+    SOURCE = "source"
+    """No dependencies; only outputs (e.g. data loading)."""
+    INTERNAL = "internal"
+    """Both dependencies and outputs."""
+    SINK = "sink"
+    """Only dependencies (its outputs, if any, are not meant to feed other steps)."""
+
+
+class SageMakerStepKind(StrEnum):
+    """The SageMaker step type, which decides the ``Properties`` shape of its outputs."""
+
+    TRAINING = "Training"
+    PROCESSING = "Processing"
+    MODEL = "Model"
+
+
+_SHAPES: dict[SageMakerStepKind, str] = {
+    SageMakerStepKind.TRAINING: "DescribeTrainingJobResponse",
+    SageMakerStepKind.PROCESSING: "DescribeProcessingJobResponse",
+    SageMakerStepKind.MODEL: "DescribeModelOutput",
+}
+
+_TOKEN = re.compile(r"\.(?P<attr>[A-Za-z_][A-Za-z0-9_]*)|\[(?P<key>'[^']*'|\"[^\"]*\"|\d+)\]")
+
+
+def _walk(root: Any, path: str) -> Any:
+    if not path.startswith("properties"):
+        raise ValueError("must start with 'properties'")
+    rest = path[len("properties") :]
+    node = root
+    pos = 0
+    while pos < len(rest):
+        m = _TOKEN.match(rest, pos)
+        if m is None:
+            raise ValueError(f"cannot parse {rest[pos:]!r}")
+        if m.group("attr") is not None:
+            node = getattr(node, m.group("attr"))
+        else:
+            key = m.group("key")
+            node = node[int(key)] if key.isdigit() else node[key[1:-1]]
+        pos = m.end()
+    return node
+
+
+@functools.cache
+def check_property_path(kind: SageMakerStepKind, path: str) -> str:
+    """Check ``path`` (``properties.A.B['x'].C``) against the SDK's ``Properties`` for ``kind``.
+
+    Returns the SDK's ``Get`` expression suffix (``A.B['x'].C``); raises :class:`SpecError` when an
+    attribute does not exist in SageMaker's response shape or the path does not end at a scalar.
+    """
+    from constructs_lib.sdk_adapter import import_sagemaker
+
+    import_sagemaker()
+    from sagemaker.workflow.properties import Properties
+
+    root = Properties(step_name="__spec_check__", shape_name=_SHAPES[kind])
+    try:
+        leaf = _walk(root, path)
+        expr = leaf.expr
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+        raise SpecError(
+            f"property path does not exist on a SageMaker {kind.value} step ({_SHAPES[kind]})",
+            field="property_path",
+            value=path,
+            hint=f"SDK said: {exc}",
+        ) from None
+    get = expr.get("Get") if isinstance(expr, dict) else None
+    if not isinstance(get, str):
+        raise SpecError(
+            "property path does not end at a scalar value",
+            field="property_path",
+            value=path,
+            hint="point at a leaf such as properties.ModelArtifacts.S3ModelArtifacts",
+        )
+    return get.split(".", 2)[2]
+
+
+@dataclass(frozen=True)
+class DependencySpec:
+    """One logical input of a step.
+
+    Attributes:
+        logical_name: the input's name, e.g. ``input_path``; unique within the spec.
+        dependency_type: what kind of artefact it accepts.
+        required: whether the step cannot be built without it. Default ``True``.
+        compatible_sources: step types whose outputs may feed it (empty: any). Default ``()``.
+        semantic_keywords: words that make an output name a plausible match. Default ``()``.
+        data_type: the value's type (``S3Uri`` or ``String``). Default ``S3Uri``.
+        description: free text for reports.
+    """
+
+    logical_name: str
+    dependency_type: DependencyType
+    required: bool = True
+    compatible_sources: tuple[str, ...] = ()
+    semantic_keywords: tuple[str, ...] = ()
+    data_type: str = "S3Uri"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One logical output of a step.
+
+    Attributes:
+        logical_name: the output's name, e.g. ``model_artifacts``; unique within the spec.
+        output_type: what kind of artefact it is.
+        property_path: where SageMaker exposes it, e.g. ``properties.ModelArtifacts.S3ModelArtifacts``;
+            checked against the SDK when the owning :class:`StepSpecification` is created.
+        aliases: other names it answers to (``model_data``...). Default ``()``.
+        data_type: the value's type (``S3Uri`` or ``String``). Default ``S3Uri``.
+        description: free text for reports.
+    """
+
+    logical_name: str
+    output_type: DependencyType
+    property_path: str
+    aliases: tuple[str, ...] = ()
+    data_type: str = "S3Uri"
+    description: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The logical name followed by its aliases."""
+        return (self.logical_name, *self.aliases)
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class StepSpecification:
+    """What a step type needs and provides.
+
+    Attributes:
+        step_type: the registry key of the step type, e.g. ``PyTorchTrainingStep``.
+        node_type: where it may sit in a DAG.
+        sagemaker_step_kind: the SageMaker step it builds (decides which property paths exist).
+        dependencies: its logical inputs.
+        outputs: its logical outputs.
+    """
+
+    step_type: str
+    node_type: NodeType
+    sagemaker_step_kind: SageMakerStepKind
+    dependencies: tuple[DependencySpec, ...] = ()
+    outputs: tuple[OutputSpec, ...] = ()
+    _dep_index: dict[str, DependencySpec] = field(init=False, repr=False, compare=False)
+    _out_index: dict[str, OutputSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        where = f"{self.step_type} specification"
+        for group, items in (("dependency", self.dependencies), ("output", self.outputs)):
+            names = [i.logical_name for i in items]
+            for name in names:
+                if not _NAME.match(name):
+                    raise SpecError(
+                        f"invalid {group} logical name", step=where, value=name, hint="use snake_case"
+                    )
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise SpecError(f"duplicate {group} logical names", step=where, value=dupes)
+        all_out_names = [n for o in self.outputs for n in o.names]
+        clashes = sorted({n for n in all_out_names if all_out_names.count(n) > 1})
+        if clashes:
+            raise SpecError("an output alias repeats another output's name", step=where, value=clashes)
+        if self.node_type is NodeType.SOURCE and self.dependencies:
+            raise SpecError("a source node cannot have dependencies", step=where, field="node_type")
+        if self.node_type is NodeType.SINK and not self.dependencies:
+            raise SpecError("a sink node needs at least one dependency", step=where, field="node_type")
+        if self.node_type is NodeType.INTERNAL and not (self.dependencies and self.outputs):
+            raise SpecError("an internal node needs dependencies and outputs", step=where, field="node_type")
+        for out in self.outputs:
+            try:
+                check_property_path(self.sagemaker_step_kind, out.property_path)
+            except SpecError as exc:
+                raise SpecError(
+                    exc.message,
+                    step=where,
+                    field=f"outputs[{out.logical_name!r}].property_path",
+                    value=out.property_path,
+                    hint=exc.hint,
+                ) from None
+        object.__setattr__(self, "_dep_index", {d.logical_name: d for d in self.dependencies})
+        object.__setattr__(self, "_out_index", {n: o for o in self.outputs for n in o.names})
+
+    def dependency(self, name: str) -> DependencySpec:
+        """The dependency called ``name``; :class:`SpecError` listing the known ones otherwise."""
+        try:
+            return self._dep_index[name]
+        except KeyError:
+            raise SpecError(
+                "no such dependency",
+                step=self.step_type,
+                value=name,
+                hint=f"dependencies: {', '.join(self._dep_index) or '(none)'}",
+            ) from None
+
+    def output(self, name: str) -> OutputSpec:
+        """The output whose logical name or alias is ``name``; :class:`SpecError` otherwise."""
+        try:
+            return self._out_index[name]
+        except KeyError:
+            raise SpecError(
+                "no such output",
+                step=self.step_type,
+                value=name,
+                hint=f"outputs: {', '.join(o.logical_name for o in self.outputs) or '(none)'}",
+            ) from None
