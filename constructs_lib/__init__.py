@@ -1,3 +1,4 @@
+# ruff: noqa: F401
 """constructs_lib: typed configs -> a deterministic, offline-built SageMaker Pipeline that trains a PyTorch
 model -> AWS CDK constructs that deploy it with its roles, buckets and CodeArtifact permissions.
 

@@ -144,20 +144,19 @@ class DependencyResolver:
         result: list[Candidate] = []
         for producer in producers:
             for out in producer.spec.outputs:
-                if dep.logical_name in out.names:
-                    if out.output_type == dep.dependency_type:
-                        how = "logical name" if out.logical_name == dep.logical_name else "alias"
-                        result.append(
-                            Candidate(
-                                producer.name,
-                                producer.spec.step_type,
-                                out.logical_name,
-                                1.0,
-                                _TIER_NAME,
-                                f"{how} {dep.logical_name!r}",
-                            )
+                if dep.logical_name in out.names and out.output_type == dep.dependency_type:
+                    how = "logical name" if out.logical_name == dep.logical_name else "alias"
+                    result.append(
+                        Candidate(
+                            producer.name,
+                            producer.spec.step_type,
+                            out.logical_name,
+                            1.0,
+                            _TIER_NAME,
+                            f"{how} {dep.logical_name!r}",
                         )
-                        continue
+                    )
+                    continue
                 result.append(_typed(dep, producer, out))
         tier_rank = {_TIER_NAME: 0, _TIER_TYPED: 1}
         return sorted(result, key=lambda c: (tier_rank[c.tier], -c.score, c.producer, c.output))
