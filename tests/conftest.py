@@ -1,0 +1,39 @@
+"""Suite-wide set-up: the process runs offline (a guard blocks non-loopback sockets and DNS) with no AWS
+credentials, and the noisy banners of jsii / the SageMaker SDK are silenced."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support import netguard  # noqa: E402
+
+for _key in list(os.environ):
+    if _key.startswith("AWS_") and _key != "AWS_EC2_METADATA_DISABLED":
+        del os.environ[_key]
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+netguard.install()
+
+
+@pytest.fixture
+def no_network_attempts() -> Iterator[None]:
+    """Fail the test if anything tried to reach the network, even if the exception was swallowed."""
+    netguard.reset()
+    yield
+    assert netguard.attempts() == [], f"network access attempted: {netguard.attempts()}"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
