@@ -114,7 +114,8 @@ def check_property_path(kind: SageMakerStepKind, path: str) -> str:
             hint=f"SDK said: {exc}",
         ) from None
     get = expr.get("Get") if isinstance(expr, dict) else None
-    if not isinstance(get, str):
+    members = [k for k in vars(leaf) if k[:1].isupper()]
+    if not isinstance(get, str) or members or type(leaf).__name__ != "Properties":
         raise SpecError(
             "property path does not end at a scalar value",
             field="property_path",
