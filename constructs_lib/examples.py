@@ -57,4 +57,4 @@ def seed_training_config(source_dir: str | Path | None = None, **overrides: obje
         "env": {"CA_REPOSITORY_ARN": SEED_CA_REPOSITORY_ARN},
     }
     values.update(overrides)
-    return PyTorchTrainingConfig(**values)  # type: ignore[arg-type]
+    return PyTorchTrainingConfig(**values)  # type: ignore[arg-type,unused-ignore]

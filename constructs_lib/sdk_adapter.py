@@ -84,7 +84,7 @@ def offline_session(region: str, default_bucket: str) -> PipelineSession:
     import boto3
     from sagemaker.workflow.pipeline_context import PipelineSession
 
-    class _OfflinePipelineSession(PipelineSession):  # type: ignore[misc]
+    class _OfflinePipelineSession(PipelineSession):  # type: ignore[misc,unused-ignore]
         # default_bucket(): the SDK would call sts:GetCallerIdentity and s3:HeadBucket/CreateBucket.
         def default_bucket(self) -> str:
             return default_bucket
