@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 from constructs_lib.builders.base import StepBuilderBase
+from constructs_lib.builders.data_load import DataLoadStepBuilder
+from constructs_lib.builders.model_pytorch import PyTorchModelStepBuilder
+from constructs_lib.builders.preprocessing_tabular import TabularPreprocessingStepBuilder
 from constructs_lib.builders.training_pytorch import PyTorchTrainingStepBuilder
 
-__all__ = ["ALL_BUILDERS", "PyTorchTrainingStepBuilder", "StepBuilderBase"]
+__all__ = [
+    "ALL_BUILDERS",
+    "DataLoadStepBuilder",
+    "PyTorchModelStepBuilder",
+    "PyTorchTrainingStepBuilder",
+    "StepBuilderBase",
+    "TabularPreprocessingStepBuilder",
+]
 
-ALL_BUILDERS: tuple[type[StepBuilderBase], ...] = (PyTorchTrainingStepBuilder,)
+ALL_BUILDERS: tuple[type[StepBuilderBase], ...] = (
+    DataLoadStepBuilder,
+    TabularPreprocessingStepBuilder,
+    PyTorchTrainingStepBuilder,
+    PyTorchModelStepBuilder,
+)

@@ -1,0 +1,224 @@
+"""``PyTorchModelStepBuilder``: ``PyTorchModel(...).create()`` in a ``ModelStep`` (the seed's model step).
+
+How the inference code reaches the model. SageMaker's PyTorch serving containers load the handler from
+``/opt/ml/model/code`` (inside ``model.tar.gz``); they do not download ``SAGEMAKER_SUBMIT_DIRECTORY``. The
+training job's ``model.tar.gz`` holds only ``model.pt`` and ``model_meta.json``, so the SDK's ``ModelStep``
+adds a *repack* step before ``CreateModel``: a small training job in the scikit-learn image
+(``<node>-RepackModel-0``) that copies the code package into ``code/`` of a new ``model.tar.gz``;
+``CreateModel`` (``<node>-CreateModel``) then uses that archive. The definition therefore holds two steps
+for this node, and the model's ``ModelDataUrl`` is the repack step's ``S3ModelArtifacts`` whose input is
+the training step's ``S3ModelArtifacts``.
+
+Offline. The SDK prepares the repack job's code while it builds the definition: it downloads the code
+tarball from S3, adds its ``_repack_model.py`` and ``_repack_script_launcher.sh`` and uploads it again. The
+builder puts those two files (from the installed SDK, byte for byte) into the step's
+:class:`~constructs_lib.builders.base.CodePackage` instead and turns that preparation off for the repack
+step it created, so the definition is built without any AWS call. ``model_data`` is always a pipeline
+variable (a property of the training step, or a ``<node>ModelData`` parameter), because a plain S3 string
+would make the SDK download and repack the model at synth time.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from constructs_lib import placeholders
+from constructs_lib.builders.base import CodePackage, InputValue, S3Access, StepBuilderBase
+from constructs_lib.config.base import StrictModel
+from constructs_lib.config.model_pytorch import PyTorchModelConfig
+from constructs_lib.config.preprocessing_tabular import SCRIPTS_DIR
+from constructs_lib.contracts.base import ScriptContract
+from constructs_lib.contracts.model_pytorch import PYTORCH_INFERENCE_CONTRACT
+from constructs_lib.errors import ConfigError
+from constructs_lib.specs.base import StepSpecification
+from constructs_lib.specs.model_pytorch import pytorch_model_spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sagemaker.workflow.steps import Step
+
+__all__ = ["CREATE_MODEL_SUFFIX", "REPACK_MODEL_SUFFIX", "PyTorchModelStepBuilder"]
+
+#: Suffixes the SDK's ``ModelStep`` appends to the node name for its two steps.
+REPACK_MODEL_SUFFIX = "-RepackModel-0"
+CREATE_MODEL_SUFFIX = "-CreateModel"
+
+#: The reference training script, shipped beside the default ``inference.py`` (it imports ``load_model``
+#: and ``predict`` from it, so the model format has one definition).
+REFERENCE_TRAIN_SCRIPT = SCRIPTS_DIR / "pytorch_training" / "train.py"
+
+
+def repack_helper_files() -> dict[str, bytes]:
+    """The two files the SDK's repack job runs (``_repack_model.py`` and its launcher), from the installed
+    SDK; they go into the model's code package."""
+    from constructs_lib.sdk_adapter import import_sagemaker
+
+    import_sagemaker()
+    from sagemaker.workflow import _utils as workflow_utils
+
+    script = Path(workflow_utils.__file__).with_name(workflow_utils.REPACK_SCRIPT)
+    return {
+        workflow_utils.REPACK_SCRIPT: script.read_bytes(),
+        workflow_utils.REPACK_SCRIPT_LAUNCHER: workflow_utils.LAUNCH_REPACK_SCRIPT_CMD.encode("utf-8"),
+    }
+
+
+def _code_already_prepared() -> None:
+    """Stands in for ``_RepackModelStep._prepare_for_repacking``: the code package holds the helpers."""
+
+
+@functools.cache
+def _model_step_class() -> type[Any]:
+    from sagemaker.workflow.model_step import ModelStep
+
+    class PyTorchModelStepCollection(ModelStep):  # type: ignore[misc]
+        """The SDK's ``ModelStep`` plus ``add_depends_on`` (which ``StepCollection`` lacks): edges added after
+        creation go to its first step (the repack job; ``CreateModel`` follows it through its input)."""
+
+        def add_depends_on(self, step_names: Sequence[Any]) -> None:
+            if not step_names:
+                return
+            current: list[Any] = list(getattr(self, "depends_on", None) or [])
+            self.depends_on = [*current, *step_names]
+            self.steps[0].add_depends_on(list(step_names))
+
+    return PyTorchModelStepCollection
+
+
+class PyTorchModelStepBuilder(StepBuilderBase):
+    """Builds the model step: ``model_data`` in, ``model_name`` out (see the module docstring)."""
+
+    STEP_TYPE = "PyTorchModelStep"
+    CONFIG_CLASS = PyTorchModelConfig
+    DEFAULT_STEP_NAME = "PyTorchModel"
+    CHANNELS = {"model_data": "ModelDataUrl"}
+
+    config: PyTorchModelConfig
+
+    def __init__(self, config: StrictModel, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        longest = len(self.step_name) + max(len(REPACK_MODEL_SUFFIX), len(CREATE_MODEL_SUFFIX))
+        if longest > 64:
+            raise ConfigError(
+                f"the SDK names this node's steps '<name>{REPACK_MODEL_SUFFIX}' and '<name>{CREATE_MODEL_SUFFIX}', "
+                "which must fit SageMaker's 64-character step names",
+                step=self.step_name,
+                field="step_name",
+                value=self.step_name,
+                hint=f"use a node name of at most {64 - len(REPACK_MODEL_SUFFIX)} characters",
+            )
+
+    @classmethod
+    def specification(cls) -> StepSpecification:
+        return pytorch_model_spec()
+
+    @classmethod
+    def contract(cls) -> ScriptContract:
+        return PYTORCH_INFERENCE_CONTRACT
+
+    @classmethod
+    def example_config(cls) -> PyTorchModelConfig:
+        """A valid sample config (PyTorch 2.3.0 / py311 on ml.m5.large)."""
+        return PyTorchModelConfig(framework_version="2.3.0", py_version="py311")
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def code_uri(self) -> str:
+        """Placeholder ``s3://`` URI of the packed inference code (the CDK layer substitutes the asset's)."""
+        return placeholders.code_uri(self.step_name)
+
+    @property
+    def output_path(self) -> str:
+        """Where the repack job writes the model archive with code (``config.output_path`` or
+        ``<root>/<pipeline>/<node>/model``)."""
+        return self.config.output_path or self.context.default_location(self.step_name, "model")
+
+    @property
+    def default_model_data(self) -> str:
+        """Default of the ``<node>ModelData`` parameter: ``config.model_data`` or
+        ``<root>/<pipeline>/<node>/input/model.tar.gz``."""
+        return self.config.model_data or self.context.default_location(self.step_name, "input/model.tar.gz")
+
+    def code_packages(self) -> tuple[CodePackage, ...]:
+        extra = repack_helper_files()
+        if self.config.uses_shipped_source:
+            extra[REFERENCE_TRAIN_SCRIPT.name] = REFERENCE_TRAIN_SCRIPT.read_bytes()
+        return (
+            CodePackage(
+                node=self.step_name,
+                placeholder_uri=self.code_uri,
+                source_dir=str(self.config.local_source_dir),
+                entry_point=self.config.entry_point,
+                extra_files=dict(sorted(extra.items())),
+            ),
+        )
+
+    def s3_access(self) -> S3Access:
+        """Reads: the code and ``model_data`` when it is known at synth time (the config's value or the
+        ``<node>ModelData`` parameter's default; a training step's output is that step's to declare).
+        Writes: the repack job's output path."""
+        reads = [self.code_uri]
+        param_defaults = [p.default_value for p in getattr(self, "parameters", ())]
+        reads.extend(sorted({*param_defaults, *([self.config.model_data] if self.config.model_data else [])}))
+        return S3Access(reads=tuple(reads), writes=(self.output_path,))
+
+    def configured_inputs(self) -> dict[str, InputValue]:
+        return {"model_data": self.config.model_data} if self.config.model_data else {}
+
+    def default_inputs(self, resolved: Mapping[str, InputValue]) -> dict[str, InputValue]:
+        if "model_data" in resolved:
+            return {}
+        return {"model_data": self._model_data_parameter(self.default_model_data)}
+
+    def _model_data_parameter(self, default: str) -> Any:
+        from constructs_lib.sdk_adapter import import_sagemaker
+
+        import_sagemaker()
+        from sagemaker.workflow.parameters import ParameterString
+
+        param = ParameterString(name=f"{self.step_name}ModelData", default_value=default)
+        self.parameters: tuple[Any, ...] = (param,)
+        return param
+
+    # ------------------------------------------------------------------ SDK
+    def create_model(self, model_data: InputValue) -> Any:
+        """The real ``sagemaker.pytorch.model.PyTorchModel`` (offline session)."""
+        from constructs_lib.sdk_adapter import import_sagemaker
+
+        import_sagemaker()
+        from sagemaker.pytorch.model import PyTorchModel
+
+        return PyTorchModel(
+            model_data=model_data,
+            role=self.context.role_arn,
+            entry_point=self.config.entry_point,
+            source_dir=self.code_uri,
+            framework_version=self.config.framework_version,
+            py_version=self.config.py_version,
+            env=dict(self.config.env),
+            code_location=self.context.default_location(self.step_name, "code"),
+            sagemaker_session=self.context.session,
+        )
+
+    def _build(self, inputs: Mapping[str, InputValue], depends_on: Sequence[Step]) -> Step:
+        from sagemaker.workflow import is_pipeline_variable
+        from sagemaker.workflow._utils import _RepackModelStep
+
+        model_data = inputs["model_data"]
+        if not is_pipeline_variable(model_data):
+            model_data = self._model_data_parameter(str(model_data))
+        model = self.create_model(model_data)
+        step_args = model.create(instance_type=self.config.inference_instance_type)
+        step = _model_step_class()(
+            name=self.step_name,
+            step_args=step_args,
+            depends_on=[s.name for s in depends_on] or None,
+            repack_model_step_settings={"output_path": self.output_path},
+        )
+        for inner in step.steps:
+            if isinstance(inner, _RepackModelStep):
+                inner._prepare_for_repacking = _code_already_prepared
+        result: Step = step
+        return result

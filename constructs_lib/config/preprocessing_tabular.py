@@ -1,0 +1,394 @@
+"""``TabularPreprocessingConfig``: split a raw table into ``train/``, ``val/`` and ``test/``.
+
+Also home of :class:`ProcessingJobConfig`, the fields every SageMaker Processing step of the library shares
+(instance, volume, runtime, image version, code location, environment, outputs). The data-load step's
+config (:mod:`constructs_lib.config.data_load`) extends it too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import ClassVar, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from constructs_lib import limits
+from constructs_lib.config.base import StrictModel, check_env, check_s3_uri
+from constructs_lib.config.training_pytorch import check_instance_type, check_region
+from constructs_lib.errors import ConfigError
+
+__all__ = [
+    "SCRIPTS_DIR",
+    "ProcessingJobConfig",
+    "TabularPreprocessingConfig",
+    "check_entry_point",
+    "check_processing_arguments",
+]
+
+#: The scripts shipped with the library (one directory per step type).
+SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
+
+_ENTRY_POINT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
+
+#: scikit-learn image versions are looked up in these scopes of the SDK's ``sklearn.json``.
+_SKLEARN_SCOPES = ("inference", "training")
+
+
+def check_entry_point(value: str, *, field: str) -> str:
+    """A Python script path relative to its source directory (``preprocess.py``, ``pkg/run.py``)."""
+    if not value or not value.strip():
+        raise ConfigError("must be provided", field=field, value=value, hint="e.g. 'preprocess.py'")
+    if value.startswith("/") or ".." in value.split("/") or "\\" in value:
+        raise ConfigError(
+            "must be a path relative to source_dir", field=field, value=value, hint="e.g. 'preprocess.py'"
+        )
+    if not value.endswith(".py"):
+        raise ConfigError("must be a Python file", field=field, value=value, hint="e.g. 'preprocess.py'")
+    if not _ENTRY_POINT.match(value):
+        raise ConfigError(
+            "may only contain letters, digits, '_', '-', '.' and '/'",
+            field=field,
+            value=value,
+            hint="the name is placed in the job's command line; rename the script",
+        )
+    return value
+
+
+def check_processing_arguments(arguments: list[str], *, field: str) -> list[str]:
+    """``arguments`` must fit botocore's ``ContainerArguments`` (at most 100 entries of 256 characters)."""
+    list_limits = limits.shape("ContainerArguments")
+    item_limits = limits.shape("ContainerArgument")
+    if list_limits.max is not None and len(arguments) > list_limits.max:
+        raise ConfigError(
+            f"the step's script would get {len(arguments)} command-line arguments",
+            field=field,
+            hint=f"SageMaker allows at most {list_limits.max} (ContainerArguments); use fewer values",
+        )
+    for arg in arguments:
+        if item_limits.max is not None and len(arg) > item_limits.max:
+            raise ConfigError(
+                f"a command-line argument is {len(arg)} characters long",
+                field=field,
+                value=arg,
+                hint=f"SageMaker allows at most {item_limits.max} characters (ContainerArgument)",
+            )
+    return arguments
+
+
+def _sklearn_versions() -> dict[str, tuple[str, ...]]:
+    from constructs_lib.sdk_adapter import framework_image_catalogue
+
+    versions: dict[str, tuple[str, ...]] = {}
+    for scope in _SKLEARN_SCOPES:
+        versions.update(framework_image_catalogue("sklearn", scope))
+    return versions
+
+
+def _cpu_family(instance_type: str) -> bool:
+    # The SDK picks the image by instance family: g*/p* -> gpu, inf* / trn* -> Neuron, anything else cpu.
+    family = instance_type.split(".")[1] if instance_type.count(".") == 2 else ""
+    return not family.startswith(("g", "p", "inf", "trn"))
+
+
+class ProcessingJobConfig(StrictModel):
+    """Fields shared by the library's SageMaker Processing steps (scikit-learn image, shipped script)."""
+
+    #: Directory under ``constructs_lib/scripts`` holding the shipped script (set by each subclass).
+    SHIPPED_SOURCE: ClassVar[str] = ""
+    #: The shipped script's file name (the default ``processing_entry_point``).
+    SHIPPED_ENTRY_POINT: ClassVar[str] = ""
+
+    processing_instance_type: str = "ml.m5.xlarge"
+    """Instance type of the processing job; one of botocore's ``ProcessingInstanceType`` values and a CPU
+    type (the scikit-learn image has no GPU build). Default ``ml.m5.xlarge``."""
+
+    processing_instance_count: int = 1
+    """Number of instances, ``1..100`` (botocore ``ProcessingInstanceCount``). Default ``1``. The shipped
+    scripts do not shard their input: every instance computes the same output, so more than one only
+    costs more."""
+
+    processing_volume_size: int = 30
+    """ML storage volume per instance in GB, ``1..16384`` (botocore ``ProcessingVolumeSizeInGB``).
+    Default ``30``."""
+
+    max_runtime_seconds: int = 24 * 3600
+    """Job time limit, ``1..777600`` seconds (botocore ``ProcessingMaxRuntimeInSeconds``). Default ``86400``
+    (1 day)."""
+
+    framework_version: str = "1.2-1"
+    """Version of SageMaker's scikit-learn image the script runs in (it brings Python 3, pandas and numpy);
+    one the installed SageMaker SDK knows, e.g. ``1.2-1``. Default ``1.2-1``."""
+
+    processing_entry_point: str = ""
+    """The script run by the job, relative to ``source_dir``; a ``.py`` file. Default: the shipped script
+    (``SHIPPED_ENTRY_POINT`` of the config class), which is also the only allowed value while ``source_dir``
+    is ``None``."""
+
+    source_dir: str | None = None
+    """Where the script is: ``None`` (default) for the script shipped with constructs_lib, a local directory
+    (packed into a deterministic ``sourcedir.tar.gz`` and shipped as a CDK asset), or an
+    ``s3://…/sourcedir.tar.gz`` used as is."""
+
+    env: dict[str, str] = Field(default_factory=dict)
+    """Environment variables of the job (botocore ``ProcessingEnvironmentMap``: at most 100, names
+    ``[a-zA-Z_][a-zA-Z0-9_]*`` up to 256 characters, values up to 256 characters). Default ``{}``."""
+
+    output_path: str | None = None
+    """S3 prefix of the job's outputs: each goes to ``<output_path>/<execution id>/<output name>``, so runs
+    never overwrite each other. Default ``None``: ``<artifact root>/<pipeline>/<node>``, in the construct's
+    artifact bucket."""
+
+    region: str | None = None
+    """AWS region for image URIs. Default ``None``: the pipeline's (stack's) region."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_entry_point(cls, data: object) -> object:
+        if isinstance(data, dict) and not data.get("processing_entry_point"):
+            return {**data, "processing_entry_point": cls.SHIPPED_ENTRY_POINT}
+        return data
+
+    @field_validator("processing_instance_type")
+    @classmethod
+    def _instance_type(cls, v: str) -> str:
+        check_instance_type(
+            v,
+            field="processing_instance_type",
+            allowed=limits.processing_instance_types(),
+            kind="processing",
+        )
+        if not _cpu_family(v):
+            raise ConfigError(
+                "SageMaker's scikit-learn image runs on CPU instances only",
+                field="processing_instance_type",
+                value=v,
+                hint="use a CPU type such as ml.m5.xlarge or ml.c5.2xlarge",
+            )
+        return v
+
+    @field_validator("processing_instance_count")
+    @classmethod
+    def _count(cls, v: int) -> int:
+        shape = limits.shape("ProcessingInstanceCount")
+        low, high = shape.min or 1, shape.max or 100
+        if not low <= v <= high:
+            raise ConfigError(
+                "out of range", field="processing_instance_count", value=v, hint=f"{low}..{high}"
+            )
+        return v
+
+    @field_validator("processing_volume_size")
+    @classmethod
+    def _volume(cls, v: int) -> int:
+        shape = limits.shape("ProcessingVolumeSizeInGB")
+        low, high = shape.min or 1, shape.max or limits.max_volume_size_gb()
+        if not low <= v <= high:
+            raise ConfigError(
+                "volume size out of range", field="processing_volume_size", value=v, hint=f"{low}..{high} GB"
+            )
+        return v
+
+    @field_validator("max_runtime_seconds")
+    @classmethod
+    def _runtime(cls, v: int) -> int:
+        shape = limits.shape("ProcessingMaxRuntimeInSeconds")
+        low, high = shape.min or 1, shape.max or 777_600
+        if not low <= v <= high:
+            raise ConfigError(
+                "out of range", field="max_runtime_seconds", value=v, hint=f"{low}..{high} seconds"
+            )
+        return v
+
+    @field_validator("framework_version")
+    @classmethod
+    def _framework(cls, v: str) -> str:
+        versions = _sklearn_versions()
+        if v not in versions:
+            raise ConfigError(
+                "the installed SageMaker SDK has no scikit-learn image for this version",
+                field="framework_version",
+                value=v,
+                hint=f"supported versions: {', '.join(sorted(versions))}",
+            )
+        return v
+
+    @field_validator("processing_entry_point")
+    @classmethod
+    def _entry_point(cls, v: str) -> str:
+        return check_entry_point(v, field="processing_entry_point")
+
+    @field_validator("source_dir")
+    @classmethod
+    def _source_dir(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.strip():
+            raise ConfigError(
+                "must not be empty",
+                field="source_dir",
+                value=v,
+                hint="None for the shipped script, a local directory, or s3://…/sourcedir.tar.gz",
+            )
+        if v.startswith("s3://"):
+            check_s3_uri(v, field="source_dir", require_suffix=".tar.gz")
+        elif "://" in v:
+            raise ConfigError(
+                "unsupported source location",
+                field="source_dir",
+                value=v,
+                hint="a local directory, or s3://…/sourcedir.tar.gz",
+            )
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        check_env(
+            v,
+            field="env",
+            map_shape="ProcessingEnvironmentMap",
+            key_shape="ProcessingEnvironmentKey",
+            value_shape="ProcessingEnvironmentValue",
+        )
+        return dict(sorted(v.items()))
+
+    @field_validator("output_path")
+    @classmethod
+    def _output_path(cls, v: str | None) -> str | None:
+        return None if v is None else check_s3_uri(v, field="output_path").rstrip("/")
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        return check_region(v)
+
+    @model_validator(mode="after")
+    def _shipped_entry_point(self) -> Self:
+        if self.source_dir is None and self.processing_entry_point != self.SHIPPED_ENTRY_POINT:
+            raise ConfigError(
+                "with the shipped script (source_dir=None) the entry point is fixed",
+                field="processing_entry_point",
+                value=self.processing_entry_point,
+                hint=f"leave it at {self.SHIPPED_ENTRY_POINT!r}, or set source_dir to your own script's directory",
+            )
+        return self
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def uses_shipped_source(self) -> bool:
+        """True when the job runs the script shipped with constructs_lib."""
+        return self.source_dir is None
+
+    @property
+    def is_local_source(self) -> bool:
+        """True when the code is a local directory (the shipped one included): packed and shipped as an asset."""
+        return self.source_dir is None or not self.source_dir.startswith("s3://")
+
+    @property
+    def local_source_dir(self) -> Path | None:
+        """The local directory packed for the job (``None`` for an ``s3://`` tarball)."""
+        if self.source_dir is None:
+            return SCRIPTS_DIR / self.SHIPPED_SOURCE
+        return None if self.source_dir.startswith("s3://") else Path(self.source_dir)
+
+
+class TabularPreprocessingConfig(ProcessingJobConfig):
+    """Configuration of the tabular preprocessing step: a deterministic train/val/test split.
+
+    The shipped script ``preprocess.py`` reads every ``.csv``, ``.csv.gz`` and ``.parquet`` file of its
+    ``raw_data`` input, splits the rows by ``train_ratio``/``val_ratio``/``test_ratio`` with ``random_seed``
+    (per label value when ``label_name`` is set) and writes ``train/``, ``val/`` and ``test/`` (one
+    ``part-0.csv`` each), the layout the PyTorch training step's ``data`` channel expects.
+    """
+
+    SHIPPED_SOURCE: ClassVar[str] = "tabular_preprocessing"
+    SHIPPED_ENTRY_POINT: ClassVar[str] = "preprocess.py"
+
+    train_ratio: float = 0.7
+    """Share of rows in ``train/``, in ``(0, 1)``. Default ``0.7``. The three ratios must sum to 1."""
+
+    val_ratio: float = 0.15
+    """Share of rows in ``val/``, in ``(0, 1)``. Default ``0.15``."""
+
+    test_ratio: float = 0.15
+    """Share of rows in ``test/``, in ``(0, 1)``. Default ``0.15``."""
+
+    random_seed: int = 42
+    """Seed of the split, ``0..4294967295`` (numpy's legacy ``RandomState``, whose stream numpy keeps
+    stable across versions): the same table and seed always give the same split. Default ``42``."""
+
+    label_name: str | None = None
+    """Column to stratify on: each label value is split by the ratios separately, so every split keeps the
+    label balance. Default ``None``: no stratification."""
+
+    raw_data_path: str | None = None
+    """S3 URI of the raw table (a prefix or one object). Used only when no predecessor step provides
+    ``raw_data``. Default ``None``: a pipeline parameter ``<node>RawData`` whose default is
+    ``<artifact root>/<pipeline>/<node>/input/``."""
+
+    @field_validator("train_ratio", "val_ratio", "test_ratio")
+    @classmethod
+    def _ratio(cls, v: float, info: object) -> float:
+        name = getattr(info, "field_name", "ratio")
+        if not math.isfinite(v) or not 0.0 < v < 1.0:
+            raise ConfigError(
+                "each split ratio must be strictly between 0 and 1",
+                field=name,
+                value=v,
+                hint="e.g. train_ratio=0.7, val_ratio=0.15, test_ratio=0.15",
+            )
+        return v
+
+    @field_validator("random_seed")
+    @classmethod
+    def _seed(cls, v: int) -> int:
+        if not 0 <= v <= 2**32 - 1:
+            raise ConfigError("out of range", field="random_seed", value=v, hint="0..4294967295")
+        return v
+
+    @field_validator("label_name")
+    @classmethod
+    def _label(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or len(v) > (limits.shape("ContainerArgument").max or 256)):
+            raise ConfigError(
+                "must be a column name of at most 256 characters",
+                field="label_name",
+                value=v,
+                hint="the name of the label column, or None for no stratification",
+            )
+        return v
+
+    @field_validator("raw_data_path")
+    @classmethod
+    def _raw(cls, v: str | None) -> str | None:
+        return None if v is None else check_s3_uri(v, field="raw_data_path")
+
+    @model_validator(mode="after")
+    def _ratios_sum(self) -> Self:
+        total = self.train_ratio + self.val_ratio + self.test_ratio
+        if not math.isclose(total, 1.0, rel_tol=0.0, abs_tol=1e-9):
+            raise ConfigError(
+                f"train_ratio + val_ratio + test_ratio must be 1, they sum to {total!r}",
+                field="train_ratio",
+                value=(self.train_ratio, self.val_ratio, self.test_ratio),
+                hint="e.g. 0.7 / 0.15 / 0.15 or 0.8 / 0.1 / 0.1",
+            )
+        return self
+
+    def script_arguments(self) -> list[str]:
+        """The command line the step passes to the script (explicit, so the definition shows every value)."""
+        args = [
+            "--train-ratio",
+            repr(self.train_ratio),
+            "--val-ratio",
+            repr(self.val_ratio),
+            "--test-ratio",
+            repr(self.test_ratio),
+            "--seed",
+            str(self.random_seed),
+        ]
+        if self.label_name is not None:
+            args += ["--label-name", self.label_name]
+        return args
