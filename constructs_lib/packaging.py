@@ -36,7 +36,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import json
 import os
 import stat
 import tarfile
@@ -53,7 +52,6 @@ __all__ = [
     "SKIPPED_FILE_NAMES",
     "SKIPPED_SUFFIXES",
     "deterministic_tar_gz",
-    "json_file_bytes",
     "pack_source_dir",
     "source_fingerprint",
     "write_source_tarball",
@@ -92,12 +90,6 @@ class _FileEntry:
     real_path: Path
     size: int
     executable: bool
-
-
-def json_file_bytes(payload: Mapping[str, object]) -> bytes:
-    """Canonical bytes of a JSON file shipped beside the code (e.g. the hyperparameters file):
-    keys sorted, two-space indent, UTF-8, trailing newline. Same payload, same bytes."""
-    return (json.dumps(payload, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def deterministic_tar_gz(
@@ -161,7 +153,7 @@ def pack_source_dir(
         entry_point: the script SageMaker runs, relative to ``source_dir`` (e.g. ``train.py``); it must
             exist there and must not be in a skipped location.
         extra_files: ``{file name: content}`` added at the archive root, e.g. the hyperparameters JSON
-            (see :func:`json_file_bytes`). Default ``None`` (nothing added). A name that is also a packed
+            (``PyTorchTrainingStepBuilder.code_packages()`` gives them). Default ``None`` (nothing added). A name that is also a packed
             file of ``source_dir`` is an error, never a silent overwrite.
         max_bytes: refuse a total (file contents plus ``extra_files``, uncompressed) above this.
             Default :data:`DEFAULT_MAX_SOURCE_BYTES` (50 MiB). Exactly ``max_bytes`` is accepted.

@@ -1,0 +1,274 @@
+"""The reference ``train.py``, in process: hyperparameter sources, validation, metrics maths, Parquet
+input, saved model reload."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from constructs_lib.config.hyperparameters import HYPERPARAMETERS_FILE
+from constructs_lib.local.demo_data import demo_hyperparameters, write_demo_dataset
+from constructs_lib.local.runner import reference_source_dir, to_cmd_args
+from constructs_lib.metrics import extract_metrics, metric_definitions
+
+pytestmark = pytest.mark.torch
+
+np = pytest.importorskip("numpy")
+pd = pytest.importorskip("pandas")
+pytest.importorskip("torch")
+
+TRAIN_PY = reference_source_dir() / "train.py"
+
+
+@pytest.fixture(scope="module")
+def train() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("constructs_lib_reference_train", TRAIN_PY)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_hyperparameters_file_name_matches_the_library(train: ModuleType) -> None:
+    assert train.HYPERPARAMETERS_FILE == HYPERPARAMETERS_FILE
+
+
+# ----------------------------------------------------------------------------- hyperparameter sources
+def test_merge_priority(train: ModuleType, tmp_path: Path) -> None:
+    # GIVEN the four sources, each setting a different subset of keys
+    script_dir = tmp_path / "code"
+    script_dir.mkdir()
+    (script_dir / HYPERPARAMETERS_FILE).write_text(
+        json.dumps({"id_name": "from_file", "epochs": 1, "batch_size": 1, "seed": 1, "dropout": 0.5})
+    )
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "hyperparameters.json").write_text(
+        json.dumps(
+            {
+                "epochs": "2",
+                "batch_size": "2",
+                "seed": "2",
+                "label_name": '"from_config"',
+                "sagemaker_program": '"train.py"',
+            }
+        )
+    )
+    environ = {"SM_INPUT_CONFIG_DIR": str(config_dir), "SM_HPS": json.dumps({"batch_size": 3, "seed": 3})}
+    argv = ["--seed", "4", "--sagemaker_region", "us-east-1"]
+    # WHEN they are merged
+    values, sources = train.collect_hyperparameters(argv, environ, script_dir)
+    # THEN later sources win, key by key, and sagemaker_* entries are dropped
+    assert values == {
+        "id_name": "from_file",
+        "dropout": 0.5,
+        "epochs": 2,
+        "label_name": "from_config",
+        "batch_size": 3,
+        "seed": 4,
+    }
+    assert sources == {
+        "id_name": HYPERPARAMETERS_FILE,
+        "dropout": HYPERPARAMETERS_FILE,
+        "epochs": "hyperparameters.json",
+        "label_name": "hyperparameters.json",
+        "batch_size": "SM_HPS",
+        "seed": "command line",
+    }
+
+
+def test_toolkit_command_line_round_trips(train: ModuleType, tmp_path: Path) -> None:
+    # SageMaker's toolkit passes str() of the decoded values: lists arrive as Python literals.
+    hp = demo_hyperparameters()
+    argv = to_cmd_args(hp.to_values())
+    assert "['customer_id', 'target', 'feature1', 'feature2', 'feature3']" in argv
+    values, sources = train.collect_hyperparameters(argv, {"SM_INPUT_CONFIG_DIR": str(tmp_path)}, tmp_path)
+    parsed = train.parse_hyperparameters(values, sources)
+    assert parsed.to_json() == hp.to_values()
+
+
+def test_config_file_values_are_json_decoded(train: ModuleType, tmp_path: Path) -> None:
+    hp = demo_hyperparameters()
+    (tmp_path / "hyperparameters.json").write_text(json.dumps({**hp.to_sagemaker(), "note": "not json"}))
+    values, _ = train.collect_hyperparameters([], {"SM_INPUT_CONFIG_DIR": str(tmp_path)}, tmp_path / "x")
+    assert values["note"] == "not json"
+    assert values["tab_field_list"] == ["feature1", "feature2"]
+    assert values["learning_rate"] == 0.01
+
+
+def test_comma_separated_lists_and_equals_form(train: ModuleType, tmp_path: Path) -> None:
+    argv = [
+        "--id_name=customer_id",
+        "--label_name",
+        "target",
+        "--full_field_list",
+        "customer_id,target,feature1",
+        "--tab_field_list",
+        "feature1",
+    ]
+    values, sources = train.collect_hyperparameters(argv, {"SM_INPUT_CONFIG_DIR": str(tmp_path)}, tmp_path)
+    hp = train.parse_hyperparameters(values, sources)
+    assert hp.full_field_list == ["customer_id", "target", "feature1"]
+    assert hp.tab_field_list == ["feature1"]
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ({"learning_rate": 0}, "hyperparameter learning_rate=0.0 (from test): must be a finite number > 0"),
+        ({"batch_size": 0}, "hyperparameter batch_size=0"),
+        ({"batch_size": 1.5}, "must be a whole number"),
+        ({"hidden_dims": []}, "hyperparameter hidden_dims=[]"),
+        ({"dropout": 1.0}, "0 <= dropout < 1"),
+        ({"tab_field_list": ["nope"]}, "hyperparameter tab_field_list=['nope'] (from test): 'nope' not in"),
+        ({"cat_field_list": ["feature1"]}, "also listed in tab_field_list"),
+        ({"label_name": "customer_id"}, "must differ from id_name"),
+        ({"tab_field_list": ["target"]}, "cannot be a feature"),
+        ({"tab_field_list": [], "cat_field_list": []}, "no features"),
+        ({"epochs": "many"}, "must be a number"),
+    ],
+)
+def test_invalid_hyperparameters_name_field_and_value(
+    train: ModuleType, override: dict[str, object], fragment: str
+) -> None:
+    values: dict[str, object] = {**demo_hyperparameters().to_values(), **override}
+    with pytest.raises(train.UsageError) as info:
+        train.parse_hyperparameters(values, dict.fromkeys(values, "test"))
+    assert fragment in str(info.value)
+
+
+def test_missing_required_hyperparameter(train: ModuleType) -> None:
+    values = demo_hyperparameters().to_values()
+    del values["label_name"]
+    with pytest.raises(train.UsageError, match="hyperparameter label_name is required"):
+        train.parse_hyperparameters(values, {})
+
+
+# ----------------------------------------------------------------------------- data validation
+def _frame(**columns: list[object]) -> object:
+    base: dict[str, list[object]] = {
+        "customer_id": [1, 2, 3],
+        "target": [0, 1, 0],
+        "feature1": [0.1, 0.2, None],
+        "feature2": [1.0, 2.0, 3.0],
+        "feature3": ["A", "B", None],
+    }
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+def test_validate_frame_accepts_demo_like_data(train: ModuleType) -> None:
+    hp = train.parse_hyperparameters(demo_hyperparameters().to_values(), {})
+    train.validate_frame(_frame(), "train", hp, {})
+
+
+def test_validate_frame_names_the_hyperparameter(train: ModuleType) -> None:
+    hp = train.parse_hyperparameters(demo_hyperparameters().to_values(), {})
+    frame = _frame().drop(columns=["feature2"])
+    with pytest.raises(train.UsageError) as info:
+        train.validate_frame(frame, "val", hp, {"tab_field_list": "SM_HPS"})
+    assert str(info.value).startswith(
+        "hyperparameter tab_field_list=['feature1', 'feature2'] (from SM_HPS): column 'feature2' not in the val data"
+    )
+    with pytest.raises(train.UsageError, match=r"label_name='target'.*only 0 and 1.*2"):
+        train.validate_frame(_frame(target=[0, 1, 2]), "train", hp, {})
+    with pytest.raises(train.UsageError, match="column 'feature1' of the train data is not numeric"):
+        train.validate_frame(_frame(feature1=["x", 1, 2]), "train", hp, {})
+    with pytest.raises(train.UsageError, match="hyperparameter id_name='customer_id'"):
+        train.validate_frame(_frame().drop(columns=["customer_id"]), "test", hp, {})
+
+
+# ----------------------------------------------------------------------------- metrics maths
+def test_f1_and_auc(train: ModuleType) -> None:
+    labels = np.array([0, 0, 1, 1], dtype=np.float32)
+    assert train.roc_auc(labels, np.array([0.1, 0.4, 0.35, 0.8])) == pytest.approx(0.75)
+    assert train.roc_auc(labels, np.array([0.5, 0.5, 0.5, 0.5])) == pytest.approx(0.5)  # ties averaged
+    assert train.roc_auc(labels, np.array([0.1, 0.2, 0.3, 0.4])) == pytest.approx(1.0)
+    assert np.isnan(train.roc_auc(np.array([1.0, 1.0]), np.array([0.2, 0.3])))
+    # tp=1 (0.8), fp=0, fn=1 (0.35) -> 2/(2+0+1)
+    assert train.f1_score(labels, np.array([0.1, 0.4, 0.35, 0.8])) == pytest.approx(2 / 3)
+    assert train.f1_score(np.zeros(3), np.zeros(3)) == 0.0
+
+
+# ----------------------------------------------------------------------------- whole script, Parquet
+def test_main_on_parquet_then_reload_and_predict(
+    train: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("pyarrow")
+    data = write_demo_dataset(tmp_path / "data", fmt="parquet")
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    hp = demo_hyperparameters().model_copy(update={"epochs": 3})
+    (config_dir / "hyperparameters.json").write_text(json.dumps(hp.to_sagemaker()))
+    environ = {
+        "SM_CHANNEL_DATA": str(data),
+        "SM_INPUT_CONFIG_DIR": str(config_dir),
+        "SM_MODEL_DIR": str(tmp_path / "model"),
+        "SM_OUTPUT_DATA_DIR": str(tmp_path / "out"),
+    }
+    assert train.main([], environ) == 0
+    out = capsys.readouterr().out
+    series = extract_metrics(out.splitlines(), metric_definitions())
+    assert {name: len(values) for name, values in series.items()} == dict.fromkeys(series, 3)
+    assert series["Validation AUC ROC"][-1] > 0.8
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["rows"] == {"train": 1400, "val": 300, "test": 300}
+    predictions = pd.read_csv(tmp_path / "out" / "test_predictions.csv")
+    assert list(predictions.columns) == ["customer_id", "target", "probability"]
+
+    model, meta = train.load_model(tmp_path / "model")
+    test = pd.read_parquet(data / "test")
+    probabilities = train.predict(model, meta, test)
+    assert probabilities.shape == (300,)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+    assert train.roc_auc(test["target"].to_numpy(), probabilities) > 0.8
+    np.testing.assert_allclose(probabilities, predictions["probability"].to_numpy(), rtol=1e-5, atol=1e-6)
+    # unseen categories and missing numbers are handled
+    odd = test.head(2).assign(feature3=["ZZZ", None], feature2=[None, float("nan")])
+    assert np.isfinite(train.predict(model, meta, odd)).all()
+
+
+def test_main_reports_one_line_and_exit_2(
+    train: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_demo_dataset(tmp_path / "data", rows=40)
+    output_dir = tmp_path / "output"
+    output_dir.mkdir()
+    environ = {
+        "SM_CHANNEL_DATA": str(data),
+        "SM_INPUT_CONFIG_DIR": str(tmp_path / "none"),
+        "SM_OUTPUT_DIR": str(output_dir),
+        "SM_MODEL_DIR": str(tmp_path / "model"),
+    }
+    argv = to_cmd_args(
+        {
+            **demo_hyperparameters().to_values(),
+            "full_field_list": ["customer_id", "target", "feature1", "feature2", "feature3", "income"],
+            "tab_field_list": ["feature1", "income"],
+        }
+    )
+    assert train.main(argv, environ) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("train.py: error: hyperparameter tab_field_list=['feature1', 'income']")
+    assert "column 'income' not in the train data" in err[0]
+    assert (output_dir / "failure").read_text().strip() == err[0][len("train.py: error: ") :]
+    assert not (tmp_path / "model").exists()
+
+
+def test_missing_split_directory(
+    train: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_demo_dataset(tmp_path / "data", rows=40)
+    for path in (data / "test").iterdir():
+        path.unlink()
+    (data / "test").rmdir()
+    environ = {"SM_CHANNEL_DATA": str(data), "SM_INPUT_CONFIG_DIR": str(tmp_path)}
+    assert train.main(to_cmd_args(demo_hyperparameters().to_values()), environ) == 2
+    assert "has no test/ directory" in capsys.readouterr().err
