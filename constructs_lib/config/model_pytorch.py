@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import ClassVar, Self
 
@@ -13,7 +14,7 @@ from constructs_lib.config.preprocessing_tabular import SCRIPTS_DIR, check_entry
 from constructs_lib.config.training_pytorch import check_framework_pair, check_instance_type, check_region
 from constructs_lib.errors import ConfigError
 
-__all__ = ["INFERENCE_SCRIPTS_DIR", "SDK_MODEL_ENV", "PyTorchModelConfig"]
+__all__ = ["GRAVITON_FAMILIES", "INFERENCE_SCRIPTS_DIR", "SDK_MODEL_ENV", "PyTorchModelConfig"]
 
 #: The shipped inference code (``inference.py``).
 INFERENCE_SCRIPTS_DIR = SCRIPTS_DIR / "pytorch_inference"
@@ -26,6 +27,15 @@ SDK_MODEL_ENV = (
     "SAGEMAKER_REGION",
     "SAGEMAKER_SUBMIT_DIRECTORY",
 )
+
+
+#: Instance families for which the SageMaker SDK picks its Graviton (arm64) inference images (a copy of
+#: ``sagemaker.fw_utils.GRAVITON_ALLOWED_TARGET_INSTANCE_FAMILY``, kept equal by a test, so validating a
+#: config does not import the SDK).
+GRAVITON_FAMILIES = ("m6g", "m6gd", "c6g", "c6gd", "c6gn", "c7g", "r6g", "r6gd")
+
+#: An Arm (Graviton) family: letter(s), generation, then "g" (``c6g``, ``m7gd``, ``r8g``).
+_ARM_FAMILY = re.compile(r"^[a-z]+\d+g[a-z]*$")
 
 
 class PyTorchModelConfig(StrictModel):
@@ -47,7 +57,8 @@ class PyTorchModelConfig(StrictModel):
 
     inference_instance_type: str = "ml.m5.large"
     """Instance type the model is meant to be hosted on; one of botocore's ``ProductionVariantInstanceType``
-    values. It selects the CPU or GPU image. Inferentia/Trainium types need Neuron images and are refused.
+    values. It selects the CPU, GPU or Graviton image (for Graviton, ``framework_version`` must be in the
+    SDK's ``inference_graviton`` catalogue). Inferentia/Trainium types need Neuron images and are refused.
     Default ``ml.m5.large``."""
 
     entry_point: str = "inference.py"
@@ -100,6 +111,13 @@ class PyTorchModelConfig(StrictModel):
                 field="inference_instance_type",
                 value=v,
                 hint="use a CPU (ml.m5.large) or GPU (ml.g5.xlarge) instance type",
+            )
+        if _ARM_FAMILY.match(family) and family not in GRAVITON_FAMILIES:
+            raise ConfigError(
+                "the SageMaker SDK has no PyTorch Graviton image for this instance family",
+                field="inference_instance_type",
+                value=v,
+                hint=f"use an x86 type (ml.m5.large) or a family of {', '.join(GRAVITON_FAMILIES)}",
             )
         return v
 
@@ -167,6 +185,8 @@ class PyTorchModelConfig(StrictModel):
     @model_validator(mode="after")
     def _checks(self) -> Self:
         check_framework_pair("pytorch", "inference", self.framework_version, self.py_version)
+        if self.inference_instance_type.split(".")[1] in GRAVITON_FAMILIES:
+            check_framework_pair("pytorch", "inference_graviton", self.framework_version, self.py_version)
         if self.source_dir is None and self.entry_point != self.SHIPPED_ENTRY_POINT:
             raise ConfigError(
                 "with the shipped inference code (source_dir=None) the entry point is fixed",

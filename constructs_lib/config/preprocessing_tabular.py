@@ -127,8 +127,8 @@ class ProcessingJobConfig(StrictModel):
     is ``None``."""
 
     source_dir: str | None = None
-    """Where the script is: ``None`` (default) for the script shipped with constructs_lib, a local directory
-    (packed into a deterministic ``sourcedir.tar.gz`` and shipped as a CDK asset), or an
+    """Where the script is. Default ``None``: the script shipped with constructs_lib. Otherwise a local
+    directory (packed into a deterministic ``sourcedir.tar.gz`` and shipped as a CDK asset) or an
     ``s3://…/sourcedir.tar.gz`` used as is."""
 
     env: dict[str, str] = Field(default_factory=dict)
