@@ -91,14 +91,24 @@ def job_arguments(demo_config: PyTorchTrainingConfig) -> dict[str, Any]:
 def demo_run(
     demo_config: PyTorchTrainingConfig, demo_data: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[LocalRunResult, list[str]]:
+    """The full demo training, once per session, with the network guard in the script's process."""
+    from support import netguard
+
     streamed: list[str] = []
-    result = run_training_locally(
-        demo_config,
-        demo_data,
-        work_dir=tmp_path_factory.mktemp("run") / "work",
-        stream=streamed.append,
-        timeout=RUN_TIMEOUT,
-    )
+    root = tmp_path_factory.mktemp("run")
+    guard_log = root / "netguard.log"
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in netguard.guarded_env().items():
+            mp.setenv(key, value)
+        mp.setenv("CONSTRUCTS_LIB_NETGUARD_LOG", str(guard_log))
+        result = run_training_locally(
+            demo_config,
+            demo_data,
+            work_dir=root / "work",
+            stream=streamed.append,
+            timeout=RUN_TIMEOUT,
+        )
+    assert not guard_log.exists(), guard_log.read_text()
     return result, streamed
 
 

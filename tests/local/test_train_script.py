@@ -3,8 +3,12 @@ input, saved model reload."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
+import os
+import socket
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -37,6 +41,21 @@ def train() -> ModuleType:
 
 def test_hyperparameters_file_name_matches_the_library(train: ModuleType) -> None:
     assert train.HYPERPARAMETERS_FILE == HYPERPARAMETERS_FILE
+
+
+def test_script_stays_python_39_compatible() -> None:
+    # SageMaker's PyTorch 1.13 images run Python 3.9: no 3.10+ syntax, and no run-time use of
+    # ``X | Y`` in isinstance or of zip(strict=...).
+    tree = ast.parse(TRAIN_PY.read_text(encoding="utf-8"), feature_version=(3, 9))
+    offenders = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+            continue
+        if node.func.id == "isinstance" and isinstance(node.args[1], ast.BinOp):
+            offenders.append(f"line {node.lineno}: isinstance with X | Y")
+        if node.func.id == "zip" and any(k.arg == "strict" for k in node.keywords):
+            offenders.append(f"line {node.lineno}: zip(strict=...)")
+    assert offenders == []
 
 
 # ----------------------------------------------------------------------------- hyperparameter sources
@@ -272,3 +291,67 @@ def test_missing_split_directory(
     environ = {"SM_CHANNEL_DATA": str(data), "SM_INPUT_CONFIG_DIR": str(tmp_path)}
     assert train.main(to_cmd_args(demo_hyperparameters().to_values()), environ) == 2
     assert "has no test/ directory" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_multi_host_cpu_job_without_launcher(tmp_path: Path) -> None:
+    # GIVEN two "hosts" of a CPU job (SM_HOSTS, no WORLD_SIZE), as SageMaker starts one process per host
+    data = write_demo_dataset(tmp_path / "data", rows=600)
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    hp = demo_hyperparameters().model_copy(update={"epochs": 2})
+    (config_dir / "hyperparameters.json").write_text(json.dumps(hp.to_sagemaker()))
+    hosts = ["127.0.0.1", "algo-2"]
+    port = str(_free_port())
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SM_") and k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR")
+    }
+    procs = []
+    for host in hosts:
+        env = {
+            **base,
+            "CUDA_VISIBLE_DEVICES": "",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONUNBUFFERED": "1",
+            "MASTER_PORT": port,
+            "SM_HOSTS": json.dumps(hosts),
+            "SM_CURRENT_HOST": host,
+            "SM_CHANNEL_DATA": str(data),
+            "SM_INPUT_CONFIG_DIR": str(config_dir),
+            "SM_MODEL_DIR": str(tmp_path / host / "model"),
+            "SM_OUTPUT_DATA_DIR": str(tmp_path / host / "out"),
+        }
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(TRAIN_PY)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    # WHEN both run to the end
+    outputs = [proc.communicate(timeout=180) for proc in procs]
+    # THEN they formed one gloo group of two: rank 0 (first host) reports and saves, rank 1 stays quiet
+    for proc, (_out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err[-3000:]
+    rank0_out, rank1_out = outputs[0][0], outputs[1][0]
+    assert "world_size=2" in rank0_out
+    series = extract_metrics(rank0_out.splitlines(), metric_definitions())
+    assert {name: len(values) for name, values in series.items()} == dict.fromkeys(series, 2)
+    assert extract_metrics(rank1_out.splitlines(), metric_definitions()) == {name: [] for name in series}
+    assert sorted(p.name for p in (tmp_path / hosts[0] / "model").iterdir()) == [
+        "model.pt",
+        "model_meta.json",
+    ]
+    assert not (tmp_path / hosts[1] / "model").exists()
+    metrics = json.loads((tmp_path / hosts[0] / "out" / "metrics.json").read_text())
+    assert metrics["world_size"] == 2

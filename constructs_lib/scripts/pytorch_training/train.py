@@ -1,7 +1,9 @@
 """Reference SageMaker training script: a binary tabular classifier in PyTorch.
 
 Runs unchanged in SageMaker's PyTorch training containers (script mode) and in ``constructs-lib
-local-run``. It relies only on ``torch``, ``numpy`` and ``pandas`` (``pyarrow`` for Parquet input).
+local-run``. It relies only on ``torch``, ``numpy`` and ``pandas`` (``pyarrow`` for Parquet input), and on
+Python 3.9 or later (the PyTorch 1.13 images are py39: hence tuples in ``isinstance`` and no
+``zip(strict=...)`` at run time).
 
 Data: the ``data`` channel (``SM_CHANNEL_DATA``, default ``/opt/ml/input/data/data``) holds ``train/``,
 ``val/`` and ``test/``, each with one or more ``.csv`` / ``.csv.gz`` (with a header row) or
@@ -255,7 +257,7 @@ def collect_hyperparameters(
 
 def _coerce(name: str, kind: str, value: object, source: str | None) -> object:
     if kind == "str":
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise _hp_error(name, value, source, "must be a column name (a string)")
         text = str(value)
         if not text.strip():
@@ -264,7 +266,7 @@ def _coerce(name: str, kind: str, value: object, source: str | None) -> object:
     if kind in ("int", "float"):
         if isinstance(value, str):
             value = _parse_cli_value(value)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _hp_error(name, value, source, f"must be a number ({kind})")
         if kind == "int":
             if isinstance(value, float) and not value.is_integer():
@@ -274,11 +276,11 @@ def _coerce(name: str, kind: str, value: object, source: str | None) -> object:
     # lists
     if isinstance(value, str):
         parsed = _parse_cli_value(value)
-        if isinstance(parsed, list | tuple):
+        if isinstance(parsed, (list, tuple)):
             value = parsed
         else:
             value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, list | tuple):
+    if not isinstance(value, (list, tuple)):
         raise _hp_error(name, value, source, "must be a list")
     item_kind = kind[len("list[") : -1]
     return [_coerce(f"{name}[{i}]", item_kind, item, source) for i, item in enumerate(value)]
@@ -616,7 +618,7 @@ def _gather(ctx: Context, local: torch.Tensor, capacity: int) -> torch.Tensor:
     padded[: local.shape[0]] = local
     chunks = [torch.zeros_like(padded) for _ in range(ctx.world_size)]
     dist.all_gather(chunks, padded)
-    return torch.cat([chunk[: int(c.item())] for chunk, c in zip(chunks, counts, strict=True)])
+    return torch.cat([chunk[: int(c.item())] for chunk, c in zip(chunks, counts)])  # noqa: B905 (py3.9)
 
 
 @dataclass(frozen=True)
@@ -880,7 +882,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             Path(env.get("SM_OUTPUT_DATA_DIR", DEFAULT_OUTPUT_DATA_DIR)),
         )
         if ctx.distributed:
-            dist.barrier()
+            if ctx.device.type == "cuda":
+                dist.barrier(device_ids=[ctx.device.index])  # NCCL: the rank's own GPU
+            else:
+                dist.barrier()
     finally:
         if ctx.distributed and dist.is_initialized():
             dist.destroy_process_group()
