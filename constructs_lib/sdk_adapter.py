@@ -14,7 +14,7 @@ import os
 import warnings
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from constructs_lib.errors import SynthError
 
@@ -70,6 +70,19 @@ def import_sagemaker() -> None:
     sys.excepthook = previous_hook
 
 
+@functools.cache
+def _offline_boto_session(region: str) -> Any:
+    # One boto3 session per region: botocore caches loaded service models per session, so sharing it
+    # makes every further offline session much cheaper (~0.9 s -> ~0.1 s).
+    import boto3
+
+    return boto3.Session(
+        region_name=region,
+        aws_access_key_id="offline-synth-no-credentials",
+        aws_secret_access_key="offline-synth-no-credentials",
+    )
+
+
 def offline_session(region: str, default_bucket: str) -> PipelineSession:
     """A ``PipelineSession`` that never calls AWS while a definition is built.
 
@@ -81,7 +94,6 @@ def offline_session(region: str, default_bucket: str) -> PipelineSession:
     * ``upload_data``/``upload_string_as_file_body`` refuse: code must already be an ``s3://`` URI.
     """
     import_sagemaker()
-    import boto3
     from sagemaker.workflow.pipeline_context import PipelineSession
 
     class _OfflinePipelineSession(PipelineSession):  # type: ignore[misc,unused-ignore]
@@ -110,11 +122,7 @@ def offline_session(region: str, default_bucket: str) -> PipelineSession:
                 hint="this is a bug in constructs_lib: nothing may be uploaded at synth time",
             )
 
-    boto_session = boto3.Session(
-        region_name=region,
-        aws_access_key_id="offline-synth-no-credentials",
-        aws_secret_access_key="offline-synth-no-credentials",
-    )
+    boto_session = _offline_boto_session(region)
     return _OfflinePipelineSession(
         boto_session=boto_session, default_bucket=default_bucket, sagemaker_config={}
     )

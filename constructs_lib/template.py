@@ -252,9 +252,7 @@ class PipelineBuilderTemplate:
             t_resolve += time.perf_counter() - tr
             resolutions.extend(node_res)
             inputs = {r.dependency: r.reference for r in node_res}
-            step = builder.create_step(inputs=inputs, dependencies=None)
-            if preds:
-                step.add_depends_on([steps[p] for p in preds])
+            step = builder.create_step(inputs=inputs, depends_on=[steps[p] for p in preds])
             steps[node] = step
             parameters.extend(getattr(builder, "parameters", ()))
         t_steps = time.perf_counter() - t0 - t_resolve

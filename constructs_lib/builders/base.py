@@ -178,6 +178,7 @@ class StepBuilderBase(ABC):
         dependencies: Sequence[Step] | None = None,
         *,
         overrides: Mapping[str, tuple[str, str]] | None = None,
+        depends_on: Sequence[Step] | None = None,
     ) -> Step:
         """Build the SageMaker step.
 
@@ -188,6 +189,8 @@ class StepBuilderBase(ABC):
                 wired to exactly one of their declared outputs by the dependency resolver, and the step
                 depends on all of them.
             overrides: dependency logical name -> (predecessor step name, output name), to force an edge.
+            depends_on: further steps to run after, without wiring their outputs (the template passes the
+                DAG predecessors it resolved itself).
         """
         from constructs_lib.resolver import DependencyResolver
 
@@ -230,7 +233,7 @@ class StepBuilderBase(ABC):
                 hint="pass it in inputs=..., add a predecessor that provides it, or set it on the config",
             )
         try:
-            step = self._build(resolved, depends_on=deps)
+            step = self._build(resolved, depends_on=[*deps, *(depends_on or ())])
         except ConstructsLibError:
             raise
         except Exception as exc:  # SDK errors get the step's context, never a raw traceback

@@ -20,7 +20,6 @@ would make the SDK download and repack the model at synth time.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,24 +66,6 @@ def repack_helper_files() -> dict[str, bytes]:
 
 def _code_already_prepared() -> None:
     """Stands in for ``_RepackModelStep._prepare_for_repacking``: the code package holds the helpers."""
-
-
-@functools.cache
-def _model_step_class() -> type[Any]:
-    from sagemaker.workflow.model_step import ModelStep
-
-    class PyTorchModelStepCollection(ModelStep):  # type: ignore[misc]
-        """The SDK's ``ModelStep`` plus ``add_depends_on`` (which ``StepCollection`` lacks): edges added after
-        creation go to its first step (the repack job; ``CreateModel`` follows it through its input)."""
-
-        def add_depends_on(self, step_names: Sequence[Any]) -> None:
-            if not step_names:
-                return
-            current: list[Any] = list(getattr(self, "depends_on", None) or [])
-            self.depends_on = [*current, *step_names]
-            self.steps[0].add_depends_on(list(step_names))
-
-    return PyTorchModelStepCollection
 
 
 class PyTorchModelStepBuilder(StepBuilderBase):
@@ -211,7 +192,9 @@ class PyTorchModelStepBuilder(StepBuilderBase):
             model_data = self._model_data_parameter(str(model_data))
         model = self.create_model(model_data)
         step_args = model.create(instance_type=self.config.inference_instance_type)
-        step = _model_step_class()(
+        from sagemaker.workflow.model_step import ModelStep
+
+        step = ModelStep(
             name=self.step_name,
             step_args=step_args,
             depends_on=[s.name for s in depends_on] or None,

@@ -42,17 +42,19 @@ def config_error_from_validation(model: str, exc: ValidationError) -> ConfigErro
         ctx = err.get("ctx") or {}
         inner = ctx.get("error")
         if isinstance(inner, ConfigError):
-            # A validator of ours raised: keep its message, value and hint; add the model/field.
-            errors.append(
-                ConfigError(
-                    inner.message,
-                    field=f"{model}.{inner.field or field}" if (inner.field or field) else model,
-                    value=inner.value,
-                    hint=inner.hint,
-                    has_value=inner.has_value,
-                    step=inner.step,
+            # A validator of ours (or a nested config) raised: keep its message, value and hint and
+            # re-root its field under this model and the pydantic location.
+            for sub in inner.errors or (inner,):
+                errors.append(
+                    ConfigError(
+                        sub.message,
+                        field=_join(model, _nest(field, _strip_model(sub.field))),
+                        value=sub.value,
+                        hint=sub.hint,
+                        has_value=sub.has_value,
+                        step=sub.step,
+                    )
                 )
-            )
             continue
         msg = err.get("msg", "invalid value")
         if err.get("type") == "extra_forbidden":
@@ -67,7 +69,7 @@ def config_error_from_validation(model: str, exc: ValidationError) -> ConfigErro
         errors.append(
             ConfigError(
                 msg,
-                field=f"{model}.{field}" if field else model,
+                field=_join(model, field),
                 value=err.get("input"),
                 hint=hint,
                 has_value=err.get("type") not in ("missing",),
@@ -75,15 +77,34 @@ def config_error_from_validation(model: str, exc: ValidationError) -> ConfigErro
         )
     if len(errors) == 1:
         return errors[0]
-    first = errors[0]
     details = "; ".join(str(e) for e in errors)
     return ConfigError(
         f"{len(errors)} invalid fields: {details}",
-        field=first.field,
-        value=first.value,
+        field=model,
         has_value=False,
         errors=errors,
     )
+
+
+def _join(*parts: str | None) -> str:
+    return ".".join(p for p in parts if p)
+
+
+def _nest(loc: str, sub: str | None) -> str:
+    """Join the pydantic location and a validator's own field name without repeating it."""
+    if not sub:
+        return loc
+    if not loc or sub == loc or sub.startswith((f"{loc}.", f"{loc}[")):
+        return sub
+    return f"{loc}.{sub}"
+
+
+def _strip_model(field: str | None) -> str | None:
+    """``"ModelHyperparameters.label_name"`` -> ``"label_name"`` (the outer model re-roots it)."""
+    if field is None:
+        return None
+    head, _, rest = field.partition(".")
+    return rest if head in _MODEL_REGISTRY else field
 
 
 _MODEL_REGISTRY: dict[str, type[BaseModel]] = {}
