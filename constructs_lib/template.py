@@ -235,6 +235,7 @@ class PipelineBuilderTemplate:
         steps: dict[str, Any] = {}
         resolutions: list[Resolution] = []
         parameters: list[Any] = []
+        parameter_owner: dict[str, str] = {}
         t_resolve = 0.0
         t0 = time.perf_counter()
         resolver = DependencyResolver()
@@ -254,7 +255,17 @@ class PipelineBuilderTemplate:
             inputs = {r.dependency: r.reference for r in node_res}
             step = builder.create_step(inputs=inputs, depends_on=[steps[p] for p in preds])
             steps[node] = step
-            parameters.extend(getattr(builder, "parameters", ()))
+            for param in getattr(builder, "parameters", ()):
+                owner = parameter_owner.setdefault(param.name, node)
+                if owner != node:
+                    raise ConfigError(
+                        f"two steps define the pipeline parameter {param.name!r}",
+                        step=node,
+                        field="parameter_name",
+                        value=param.name,
+                        hint=f"steps {owner!r} and {node!r}: give one of them another parameter name",
+                    )
+                parameters.append(param)
         t_steps = time.perf_counter() - t0 - t_resolve
         t1 = time.perf_counter()
         pipeline = Pipeline(
@@ -270,8 +281,8 @@ class PipelineBuilderTemplate:
         except Exception as exc:
             raise SynthError(
                 f"the SageMaker SDK failed to produce the definition: {type(exc).__name__}: {exc}",
-                step=name,
-                hint="check the step configs; report a bug if they are valid",
+                step=_failing_step(steps) or name,
+                hint="check that step's config; report a bug if it is valid",
             ) from exc
         text = canonical_json(definition)
         check_definition_size(text, pipeline=name)
@@ -321,6 +332,17 @@ class PipelineBuilderTemplate:
         dag = PipelineDAG()
         dag.add_node(name)
         return cls(dag=dag, config_map={name: config}, **kwargs)
+
+
+def _failing_step(steps: Mapping[str, Any]) -> str | None:
+    """The first node whose SDK step cannot render its arguments (only called after a failure: the SDK
+    defers most of its validation to ``definition()``, so this finds which step it was)."""
+    for node, step in steps.items():
+        try:
+            step.arguments  # noqa: B018 - evaluated for its exception
+        except Exception:
+            return node
+    return None
 
 
 def topological_steps(template: PipelineBuilderTemplate) -> Sequence[str]:

@@ -12,7 +12,7 @@ from constructs_lib.config.hyperparameters import HYPERPARAMETERS_FILE
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.contracts.base import ScriptContract
 from constructs_lib.contracts.training_pytorch import PYTORCH_TRAINING_CONTRACT
-from constructs_lib.errors import ConfigError
+from constructs_lib.errors import ConfigError, SynthError
 from constructs_lib.metrics import metric_definitions
 from constructs_lib.specs.base import StepSpecification
 from constructs_lib.specs.training_pytorch import pytorch_training_spec
@@ -239,6 +239,13 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
 
         step = self.create_step(inputs={"input_path": input_path})
         pipeline = Pipeline(name="local", steps=[step], sagemaker_session=self.context.session)
-        definition = json.loads(pipeline.definition())
+        try:
+            definition = json.loads(pipeline.definition())
+        except Exception as exc:  # the SDK validates deferred step arguments here
+            raise SynthError(
+                f"the SageMaker SDK failed to build the step: {type(exc).__name__}: {exc}",
+                step=self.step_name,
+                hint="check the step's config; report a bug if it is valid",
+            ) from exc
         arguments: dict[str, Any] = definition["Steps"][0]["Arguments"]
         return arguments

@@ -200,6 +200,16 @@ def check_env(
                 value=value,
                 hint="convert numbers and booleans to strings yourself, e.g. '1'",
             )
+        for text, what in ((key, "name"), (value, "value")):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigError(
+                    f"environment variable {what} is not valid Unicode text (a lone surrogate?)",
+                    field=f"{field}[{key!r}]" if what == "value" else field,
+                    value=text,
+                    hint="use characters that UTF-8 can encode",
+                ) from None
         if not key or not key_limits.fullmatch(key):
             raise ConfigError(
                 "invalid environment variable name",

@@ -200,6 +200,7 @@ class StepSpecification:
 
     def __post_init__(self) -> None:
         where = f"{self.step_type} specification"
+        self._check_types(where)
         for group, items in (("dependency", self.dependencies), ("output", self.outputs)):
             names = [i.logical_name for i in items]
             for name in names:
@@ -233,6 +234,65 @@ class StepSpecification:
                 ) from None
         object.__setattr__(self, "_dep_index", {d.logical_name: d for d in self.dependencies})
         object.__setattr__(self, "_out_index", {n: o for o in self.outputs for n in o.names})
+
+    def _check_types(self, where: str) -> None:
+        """Reject wrongly typed declarations (a bare string where a tuple is meant, a non-enum type)."""
+        if not isinstance(self.node_type, NodeType):
+            raise SpecError("node_type must be a NodeType", step=where, value=self.node_type)
+        if not isinstance(self.sagemaker_step_kind, SageMakerStepKind):
+            raise SpecError(
+                "sagemaker_step_kind must be a SageMakerStepKind", step=where, value=self.sagemaker_step_kind
+            )
+        for group, items, cls in (
+            ("dependencies", self.dependencies, DependencySpec),
+            ("outputs", self.outputs, OutputSpec),
+        ):
+            if not isinstance(items, tuple) or not all(isinstance(i, cls) for i in items):
+                raise SpecError(f"{group} must be a tuple of {cls.__name__}", step=where, value=items)
+        for dep in self.dependencies:
+            if not isinstance(dep.dependency_type, DependencyType):
+                raise SpecError(
+                    "dependency_type must be a DependencyType",
+                    step=where,
+                    field=f"dependencies[{dep.logical_name!r}]",
+                    value=dep.dependency_type,
+                    hint=f"one of {', '.join(t.name for t in DependencyType)}",
+                )
+            for attr in ("compatible_sources", "semantic_keywords"):
+                value = getattr(dep, attr)
+                if not isinstance(value, tuple) or not all(isinstance(v, str) and v for v in value):
+                    raise SpecError(
+                        f"{attr} must be a tuple of non-empty strings",
+                        step=where,
+                        field=f"dependencies[{dep.logical_name!r}].{attr}",
+                        value=value,
+                        hint="a 1-tuple needs a trailing comma: ('x',)",
+                    )
+        for out in self.outputs:
+            if not isinstance(out.output_type, DependencyType):
+                raise SpecError(
+                    "output_type must be a DependencyType",
+                    step=where,
+                    field=f"outputs[{out.logical_name!r}]",
+                    value=out.output_type,
+                    hint=f"one of {', '.join(t.name for t in DependencyType)}",
+                )
+            if not isinstance(out.aliases, tuple) or not all(isinstance(a, str) for a in out.aliases):
+                raise SpecError(
+                    "aliases must be a tuple of strings",
+                    step=where,
+                    field=f"outputs[{out.logical_name!r}].aliases",
+                    value=out.aliases,
+                    hint="a 1-tuple needs a trailing comma: ('x',)",
+                )
+            for alias in out.aliases:
+                if not _NAME.match(alias):
+                    raise SpecError(
+                        "invalid output alias",
+                        step=where,
+                        field=f"outputs[{out.logical_name!r}]",
+                        value=alias,
+                    )
 
     def dependency(self, name: str) -> DependencySpec:
         """The dependency called ``name``; :class:`SpecError` listing the known ones otherwise."""
