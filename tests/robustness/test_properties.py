@@ -564,7 +564,13 @@ def specs(draw: st.DrawFn, *, producer: bool) -> tuple[Any, frozenset[str]]:
     else:
         node_type = NodeType.SOURCE if outputs else NodeType.SINK
     if "wrong_node_type" in faults:
-        node_type = draw(st.sampled_from([t for t in NodeType if t is not node_type]))
+        # a SINK may have outputs (they just feed nobody), so INTERNAL -> SINK is no fault
+        wrong = (
+            [NodeType.SOURCE]
+            if node_type is NodeType.INTERNAL
+            else [t for t in NodeType if t is not node_type]
+        )
+        node_type = draw(st.sampled_from(wrong))
     if "broken_path" in faults and not outputs:
         faults = faults - {"broken_path"}
     if "alias_clash" in faults and not outputs:
