@@ -1,0 +1,190 @@
+"""The example CDK app: ``cdk synth`` (or ``make synth``) runs it offline, without AWS credentials.
+
+Stacks:
+
+* ``ConstructsLibExample``: the seed's usage example, a one-step ``PyTorchTrainingPipeline`` (seed
+  hyperparameters, ``CA_REPOSITORY_ARN``, PyTorch 1.13.1/py39 on ml.g5.12xlarge) training with the
+  packaged reference script ``constructs_lib/scripts/pytorch_training``.
+* ``ConstructsLibDagExample``: the seed's full DAG (load -> preprocess -> train -> model) through
+  ``PipelineBuilderTemplate`` (only when the library provides those step types).
+* ``ConstructsLibByoRoleExample``: the same training step, running as an existing (imported, immutable)
+  job role.
+
+Region (SageMaker image URIs are regional, so the stacks need a concrete one), first found wins:
+
+1. the context key ``constructs_lib:region`` (``cdk synth -c constructs_lib:region=eu-west-1``, or put it
+   under ``context`` in ``cdk.json``);
+2. the environment: ``CDK_DEFAULT_REGION`` (set by the CDK CLI from your AWS profile), then ``AWS_REGION``;
+3. ``us-east-1``.
+
+The account stays unresolved (``AWS::AccountId``), so the templates do not depend on who synthesizes them.
+cdk-nag's AwsSolutions checks run on every stack: ``cdk synth`` fails on any unacknowledged finding.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+
+import constructs_lib
+from constructs_lib.config.hyperparameters import ModelHyperparameters
+from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
+from constructs_lib.constructs import PyTorchTrainingPipeline, add_aws_solutions_checks
+from constructs_lib.constructs.pipeline import ROLE_NOT_MODIFIED_WARNING_ID
+from constructs_lib.template import PipelineBuilderTemplate
+
+#: Context key that selects the region of every stack.
+REGION_CONTEXT_KEY = "constructs_lib:region"
+#: Region used when neither the context nor the environment names one.
+DEFAULT_REGION = "us-east-1"
+#: The seed's CodeArtifact repository (a "secure PyPI repository").
+SEED_CA_REPOSITORY_ARN = "arn:aws:codeartifact:us-east-1:123456789012:repository/my-domain/my-repo"
+#: The existing role of the bring-your-own-role example.
+EXAMPLE_JOB_ROLE_ARN = "arn:aws:iam::123456789012:role/existing-sagemaker-job-role"
+
+SCRIPTS = Path(constructs_lib.__file__).parent / "scripts"
+
+
+def resolve_region(context_value: object, environ: Mapping[str, str]) -> str:
+    """The region: ``context_value`` (from ``constructs_lib:region``), else ``CDK_DEFAULT_REGION``, else
+    ``AWS_REGION``, else :data:`DEFAULT_REGION`."""
+    if isinstance(context_value, str) and context_value:
+        return context_value
+    return environ.get("CDK_DEFAULT_REGION") or environ.get("AWS_REGION") or DEFAULT_REGION
+
+
+def seed_hyperparameters() -> ModelHyperparameters:
+    """The seed usage example's hyperparameters."""
+    return ModelHyperparameters(
+        id_name="customer_id",
+        label_name="target",
+        full_field_list=["customer_id", "target", "feature1", "feature2", "feature3"],
+        tab_field_list=["feature1", "feature2"],
+        cat_field_list=["feature3"],
+        learning_rate=0.001,
+        batch_size=64,
+        epochs=10,
+    )
+
+
+def seed_training_config(**overrides: object) -> PyTorchTrainingConfig:
+    """The seed usage example's training config, with the packaged reference script as ``source_dir``."""
+    values: dict[str, object] = {
+        "training_instance_type": "ml.g5.12xlarge",
+        "training_instance_count": 1,
+        "training_volume_size": 30,
+        "training_entry_point": "train.py",
+        "source_dir": str(SCRIPTS / "pytorch_training"),
+        "framework_version": "1.13.1",
+        "py_version": "py39",
+        "hyperparameters": seed_hyperparameters(),
+        "env": {"CA_REPOSITORY_ARN": SEED_CA_REPOSITORY_ARN},
+    }
+    values.update(overrides)
+    return PyTorchTrainingConfig(**values)
+
+
+def full_dag_template(region: str) -> PipelineBuilderTemplate | None:
+    """The seed's four-step DAG (load -> preprocess -> train -> model), or ``None`` when this version of
+    the library has no data-load / preprocessing / model step types."""
+    try:
+        from constructs_lib.config.data_load import DataLoadConfig
+        from constructs_lib.config.model_pytorch import PyTorchModelConfig
+        from constructs_lib.config.preprocessing_tabular import TabularPreprocessingConfig
+    except ImportError:
+        return None
+    from constructs_lib.dag import PipelineDAG
+
+    dag = PipelineDAG()
+    for node in ("data_load", "preprocess", "train", "model"):
+        dag.add_node(node)
+    dag.add_edge("data_load", "preprocess")
+    dag.add_edge("preprocess", "train")
+    dag.add_edge("train", "model")
+    config_map = {
+        "data_load": DataLoadConfig(required_columns=("customer_id", "target")),
+        "preprocess": TabularPreprocessingConfig(label_name="target"),
+        "train": seed_training_config(),
+        "model": PyTorchModelConfig(framework_version="1.13.1", py_version="py39"),
+    }
+    return PipelineBuilderTemplate(dag=dag, config_map=config_map, region=region)
+
+
+def example_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
+    """``ConstructsLibExample``: the seed's training step as a one-step pipeline."""
+    stack = cdk.Stack(scope, "ConstructsLibExample", env=env, description="constructs_lib: PyTorch training")
+    PyTorchTrainingPipeline(
+        stack,
+        "Training",
+        config=seed_training_config(),
+        pipeline_name="constructs-lib-pytorch-training",
+        description="Trains the seed's tabular PyTorch model",
+    )
+    return stack
+
+
+def dag_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack | None:
+    """``ConstructsLibDagExample``: the seed's full DAG (``None`` when the step types are missing)."""
+    region = env.region
+    assert region is not None
+    template = full_dag_template(region)
+    if template is None:
+        return None
+    stack = cdk.Stack(scope, "ConstructsLibDagExample", env=env, description="constructs_lib: seed DAG")
+    PyTorchTrainingPipeline(
+        stack,
+        "Training",
+        template=template,
+        pipeline_name="constructs-lib-seed-dag",
+        description="Loads, preprocesses, trains and packages the seed's tabular PyTorch model",
+    )
+    return stack
+
+
+def byo_role_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
+    """``ConstructsLibByoRoleExample``: jobs run as an existing role the construct must not modify."""
+    stack = cdk.Stack(
+        scope, "ConstructsLibByoRoleExample", env=env, description="constructs_lib: bring your own job role"
+    )
+    job_role = iam.Role.from_role_arn(stack, "ExistingJobRole", EXAMPLE_JOB_ROLE_ARN, mutable=False)
+    PyTorchTrainingPipeline(
+        stack,
+        "Training",
+        config=seed_training_config(),
+        pipeline_name="constructs-lib-byo-role",
+        job_role=job_role,
+    )
+    cdk.Annotations.of(stack).acknowledge_warning(
+        ROLE_NOT_MODIFIED_WARNING_ID,
+        "The platform team manages existing-sagemaker-job-role's permissions.",
+    )
+    return stack
+
+
+#: Every example stack, in synthesis order (a builder may return ``None`` to skip its stack).
+STACKS: tuple[Callable[[cdk.App, cdk.Environment], cdk.Stack | None], ...] = (
+    example_stack,
+    dag_stack,
+    byo_role_stack,
+)
+
+
+def build_app(app: cdk.App | None = None, *, environ: Mapping[str, str] | None = None) -> cdk.App:
+    """Add the example stacks and the cdk-nag checks to ``app`` (default: a new ``cdk.App()``)."""
+    app = app if app is not None else cdk.App()
+    region = resolve_region(
+        app.node.try_get_context(REGION_CONTEXT_KEY), os.environ if environ is None else environ
+    )
+    env = cdk.Environment(region=region)
+    for build in STACKS:
+        build(app, env)
+    add_aws_solutions_checks(app)
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

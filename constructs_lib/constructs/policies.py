@@ -1,0 +1,300 @@
+"""Least-privilege IAM statements for the job role and the pipeline role, derived from a built pipeline.
+
+No managed policies and no ``*`` action: each statement names its actions, and its resources are the
+exact ARNs the pipeline touches. Where a resource must end in ``*`` (object keys and job names SageMaker
+generates) or IAM has no resource-level permission (``Resource: *``), the statement carries the reason,
+and the construct acknowledges exactly that cdk-nag finding with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from constructs_lib.codeartifact import CodeArtifactRepository
+from constructs_lib.constructs.analysis import EcrRepository, SageMakerJobKind
+from constructs_lib.constructs.nag import R_JOB_ARNS, R_LOG_STREAMS, R_S3_PREFIX, R_STAR
+
+__all__ = ["BucketRef", "Grant", "job_role_statements", "pipeline_role_statements"]
+
+#: The principal both roles trust.
+SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
+
+S3_READ_ACTIONS = ("s3:GetObject",)
+S3_WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
+ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+KMS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A policy statement and, when a resource holds a wildcard, why that is acceptable."""
+
+    statement: iam.PolicyStatement
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BucketRef:
+    """A bucket: its ARN (a string that may hold CDK tokens) and a plain ``label`` that orders
+    statements deterministically (token strings must never be sorted: their numbering is not stable).
+    """
+
+    arn: str
+    label: str
+
+    def objects(self, pattern: str) -> str:
+        """ARN of the keys matching ``pattern`` (e.g. ``prefix/*``)."""
+        return f"{self.arn}/{pattern}"
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    """``items`` without repeats, in their first order."""
+    return list(dict.fromkeys(items))
+
+
+def _pattern(key: str) -> str:
+    """SageMaker's ``S3Prefix`` semantics: every key that starts with ``key``."""
+    return f"{key}*"
+
+
+def _output_pattern(key: str) -> str:
+    """SageMaker writes ``<S3OutputPath>/<job-name>/...``: every key below the ``key`` "directory"."""
+    return f"{key.rstrip('/')}/*" if key else "*"
+
+
+def _sid(prefix: str, index: int, total: int) -> str:
+    return prefix if total == 1 else f"{prefix}{index}"
+
+
+def job_role_statements(
+    *,
+    stack: Stack,
+    reads: Sequence[tuple[BucketRef, str]],
+    writes: Sequence[tuple[BucketRef, str]],
+    code_objects: Sequence[str],
+    job_kinds: Sequence[SageMakerJobKind],
+    ecr: Sequence[EcrRepository],
+    codeartifact: Sequence[CodeArtifactRepository],
+    key_arns: Sequence[str],
+) -> list[Grant]:
+    """The job role's statements (deterministic order and ``Sid`` s).
+
+    Args:
+        stack: the stack (its region and account go into ARNs).
+        reads: ``(bucket, key prefix)`` the jobs read (``s3:GetObject`` on ``prefix*`` and ``s3:ListBucket``
+            on the bucket, limited by an ``s3:prefix`` condition).
+        writes: ``(bucket, key prefix)`` the jobs write below (``s3:PutObject``/``AbortMultipartUpload``).
+        code_objects: exact object ARNs of packed training code (``s3:GetObject``), in build order.
+        job_kinds: job kinds of the pipeline (their CloudWatch log groups and metric namespaces).
+        ecr: the image repositories to pull from.
+        codeartifact: repositories to install packages from (empty: no CodeArtifact statement).
+        key_arns: KMS keys of the buckets the jobs use (empty: no KMS statement).
+
+    Statements and resources are ordered by plain strings (bucket labels, key patterns, ARNs without
+    tokens) or kept in the given order, never by token strings.
+    """
+    grants: list[Grant] = []
+    read_buckets = {b.label: b for b, _ in reads}
+    read_keys = sorted({(b.label, _pattern(k)) for b, k in reads})
+    if read_keys or code_objects:
+        resources = [read_buckets[label].objects(p) for label, p in read_keys] + _unique(code_objects)
+        grants.append(
+            Grant(
+                iam.PolicyStatement(sid="ReadInputs", actions=list(S3_READ_ACTIONS), resources=resources),
+                R_S3_PREFIX,
+            )
+        )
+    labels = sorted(read_buckets)
+    for i, label in enumerate(labels):
+        prefixes = sorted({p for lb, p in read_keys if lb == label})
+        conditions = None if "*" in prefixes else {"StringLike": {"s3:prefix": prefixes}}
+        grants.append(
+            Grant(
+                iam.PolicyStatement(
+                    sid=_sid("ListInputs", i, len(labels)),
+                    actions=["s3:ListBucket"],
+                    resources=[read_buckets[label].arn],
+                    conditions=conditions,
+                )
+            )
+        )
+    if writes:
+        write_buckets = {b.label: b for b, _ in writes}
+        write_keys = sorted({(b.label, _output_pattern(k)) for b, k in writes})
+        resources = [write_buckets[label].objects(p) for label, p in write_keys]
+        grants.append(
+            Grant(
+                iam.PolicyStatement(sid="WriteOutputs", actions=list(S3_WRITE_ACTIONS), resources=resources),
+                R_S3_PREFIX,
+            )
+        )
+    if key_arns:
+        grants.append(
+            Grant(
+                iam.PolicyStatement(
+                    sid="UseBucketKey", actions=list(KMS_ACTIONS), resources=_unique(key_arns)
+                )
+            )
+        )
+    log_groups = [k.log_group for k in job_kinds if k.log_group]
+    if log_groups:
+        base = f"arn:{Aws.PARTITION}:logs:{stack.region}:{stack.account}:log-group:"
+        grants.append(
+            Grant(
+                iam.PolicyStatement(
+                    sid="CreateLogGroups",
+                    actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+                    resources=[f"{base}{g}" for g in log_groups],
+                )
+            )
+        )
+        grants.append(
+            Grant(
+                iam.PolicyStatement(
+                    sid="WriteLogs",
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[f"{base}{g}:log-stream:*" for g in log_groups],
+                ),
+                R_LOG_STREAMS,
+            )
+        )
+        grants.append(
+            Grant(
+                iam.PolicyStatement(
+                    sid="PutMetrics",
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"cloudwatch:namespace": log_groups}},
+                ),
+                R_STAR,
+            )
+        )
+    if ecr:
+        grants.append(
+            Grant(
+                iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+                R_STAR,
+            )
+        )
+        grants.append(
+            Grant(
+                iam.PolicyStatement(
+                    sid="PullImages",
+                    actions=list(ECR_PULL_ACTIONS),
+                    resources=[
+                        f"arn:{Aws.PARTITION}:ecr:{r.region}:{r.account}:repository/{r.repository}"
+                        for r in ecr
+                    ],
+                )
+            )
+        )
+    if codeartifact:
+        grants.extend(codeartifact_statements(codeartifact))
+    return grants
+
+
+def codeartifact_statements(repositories: Iterable[CodeArtifactRepository]) -> list[Grant]:
+    """Read access to CodeArtifact repositories: a token for the domain, the repository endpoint and
+    packages, and the STS bearer token CodeArtifact's token exchange needs."""
+    repos = list(repositories)
+    return [
+        Grant(
+            iam.PolicyStatement(
+                sid="CodeArtifactToken",
+                actions=["codeartifact:GetAuthorizationToken"],
+                resources=sorted({r.domain_arn for r in repos}),
+            )
+        ),
+        Grant(
+            iam.PolicyStatement(
+                sid="CodeArtifactRead",
+                actions=["codeartifact:GetRepositoryEndpoint", "codeartifact:ReadFromRepository"],
+                resources=sorted({r.repository_arn for r in repos}),
+            )
+        ),
+        Grant(
+            iam.PolicyStatement(
+                sid="CodeArtifactBearerToken",
+                actions=["sts:GetServiceBearerToken"],
+                resources=["*"],
+                conditions={"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}},
+            ),
+            R_STAR,
+        ),
+    ]
+
+
+def pipeline_role_statements(
+    *, stack: Stack, job_kinds: Sequence[SageMakerJobKind], job_role_arn: str
+) -> list[Grant]:
+    """The pipeline role's statements: create/describe/stop each job kind of the pipeline (and tag it)
+    in this account and region, and pass the job role to SageMaker only."""
+    grants: list[Grant] = []
+    arns: list[str] = []
+    for kind in job_kinds:
+        arn = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}:{kind.resource}/*"
+        arns.append(arn)
+        sid = "".join(part.capitalize() for part in kind.resource.split("-"))
+        grants.append(
+            Grant(
+                iam.PolicyStatement(sid=f"Run{sid}", actions=list(kind.actions), resources=[arn]), R_JOB_ARNS
+            )
+        )
+    if arns:
+        grants.append(
+            Grant(
+                iam.PolicyStatement(sid="TagJobs", actions=["sagemaker:AddTags"], resources=arns), R_JOB_ARNS
+            )
+        )
+    grants.append(
+        Grant(
+            iam.PolicyStatement(
+                sid="PassJobRole",
+                actions=["iam:PassRole"],
+                resources=[job_role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER_PRINCIPAL}},
+            )
+        )
+    )
+    return grants
+
+
+def attach(
+    scope: Construct,
+    role: iam.IRole,
+    document: iam.PolicyDocument | None,
+    grants: Sequence[Grant],
+) -> bool:
+    """Add ``grants`` to ``document`` (the inline policy of a role this library created) or to ``role``
+    (a role passed in), and acknowledge each wildcard resource's cdk-nag finding on ``role`` with the
+    grant's reason.
+
+    Returns ``False`` when nothing was attached (an imported, immutable role).
+    """
+    from constructs_lib.constructs.nag import acknowledge, resource_finding
+
+    for grant in grants:
+        if document is not None:
+            document.add_statements(grant.statement)
+        else:
+            role.add_to_principal_policy(grant.statement)
+    # An immutable imported role reports success but keeps nothing: a role took the statements only when
+    # it now has a policy construct of its own.
+    if document is None and not any(isinstance(c, iam.Policy) for c in role.node.find_all()):
+        return False
+    findings: dict[str, str] = {}
+    for grant in grants:
+        if grant.reason is None:
+            continue
+        for resource in grant.statement.resources:
+            finding = resource_finding(scope, resource)
+            if "*" in finding:
+                findings.setdefault(finding, grant.reason)
+    for finding, reason in sorted(findings.items()):
+        acknowledge(role, "AwsSolutions-IAM5", reason, finding=finding)
+    return True

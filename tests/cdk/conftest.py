@@ -1,0 +1,189 @@
+"""Session-scoped synthesized stacks, shared by every CDK test (each distinct stack is synthesized once)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# Before aws_cdk starts its jsii kernel (it inherits the environment).
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from synth_support import (
+    CONTEXT,
+    REGION,
+    Synth,
+    load_app_module,
+    synth_app,
+    synth_one,
+)
+
+from constructs_lib.constructs import PyTorchTrainingPipeline
+
+#: Names of the fixtures holding one synthesized stack each (the scanners run over all of them).
+STACK_FIXTURES = (
+    "example",
+    "dag_example",
+    "byo_role_example",
+    "no_codeartifact",
+    "dev_s3",
+    "byo_bucket",
+    "changed",
+)
+
+PIPELINE_NAME = "constructs-lib-pytorch-training"
+
+
+@pytest.fixture(scope="session")
+def staging_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Packed sources are staged in a per-session directory (not the shared system temp dir)."""
+    path = tmp_path_factory.mktemp("staging")
+    old = os.environ.get("CONSTRUCTS_LIB_STAGING_DIR")
+    os.environ["CONSTRUCTS_LIB_STAGING_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("CONSTRUCTS_LIB_STAGING_DIR", None)
+    else:
+        os.environ["CONSTRUCTS_LIB_STAGING_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def example_app_module():  # type: ignore[no-untyped-def]
+    return load_app_module()
+
+
+@pytest.fixture(scope="session")
+def example_app(
+    example_app_module, tmp_path_factory: pytest.TempPathFactory, staging_dir: Path
+) -> dict[str, Synth]:  # type: ignore[no-untyped-def]
+    """``app.py``'s stacks (cdk-nag attached: the synth itself fails on an unacknowledged finding)."""
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("app")), context=CONTEXT)
+    example_app_module.build_app(app, environ={})
+    names = [c.node.id for c in app.node.children if isinstance(c, cdk.Stack)]
+    return synth_app(app, dict.fromkeys(names))
+
+
+@pytest.fixture(scope="session")
+def example(example_app: dict[str, Synth]) -> Synth:
+    return example_app["ConstructsLibExample"]
+
+
+@pytest.fixture(scope="session")
+def dag_example(example_app: dict[str, Synth]) -> Synth:
+    if "ConstructsLibDagExample" not in example_app:
+        pytest.skip("the library has no data-load/preprocessing/model step types yet")
+    return example_app["ConstructsLibDagExample"]
+
+
+@pytest.fixture(scope="session")
+def byo_role_example(example_app: dict[str, Synth]) -> Synth:
+    return example_app["ConstructsLibByoRoleExample"]
+
+
+@pytest.fixture(scope="session")
+def seed_config(example_app_module):  # type: ignore[no-untyped-def]
+    """Factory: the seed's training config with overrides."""
+    return example_app_module.seed_training_config
+
+
+@pytest.fixture(scope="session")
+def synth_pipeline(tmp_path_factory: pytest.TempPathFactory, staging_dir: Path) -> Callable[..., Synth]:
+    """Factory: synthesize a one-stack app whose stack is built by ``build(stack)``."""
+
+    def make(stack_name: str, build: Callable[[cdk.Stack], object], **kwargs: object) -> Synth:
+        return synth_one(tmp_path_factory.mktemp(stack_name), stack_name, build, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def no_codeartifact(synth_pipeline, seed_config) -> Synth:  # type: ignore[no-untyped-def]
+    """The seed config without ``CA_REPOSITORY_ARN``."""
+    return synth_pipeline(
+        "NoCodeArtifact",
+        lambda stack: PyTorchTrainingPipeline(
+            stack, "Training", config=seed_config(env={}), pipeline_name=PIPELINE_NAME
+        ),
+    )
+
+
+DEV_TAGS = {"project": "constructs-lib", "cost-center": "ml 42"}
+
+
+@pytest.fixture(scope="session")
+def dev_s3(synth_pipeline, seed_config) -> Synth:  # type: ignore[no-untyped-def]
+    """KMS key, retain_on_delete=False, tags, and the definition in S3 (the "auto" switch, low threshold)."""
+    return synth_pipeline(
+        "DevS3",
+        lambda stack: PyTorchTrainingPipeline(
+            stack,
+            "Training",
+            config=seed_config(),
+            pipeline_name=PIPELINE_NAME,
+            kms_encryption=True,
+            retain_on_delete=False,
+            definition_storage="auto",
+            inline_threshold_chars=1_000,
+            tags=DEV_TAGS,
+        ),
+    )
+
+
+EXISTING_BUCKET = "my-existing-artifacts"
+EXISTING_JOB_ROLE = "arn:aws:iam::123456789012:role/team-sagemaker-jobs"
+
+
+@pytest.fixture(scope="session")
+def byo_bucket(synth_pipeline, seed_config) -> Synth:  # type: ignore[no-untyped-def]
+    """Existing bucket and existing *mutable* job role; an operator role granted start-execution."""
+
+    def build(stack: cdk.Stack) -> PyTorchTrainingPipeline:
+        bucket = s3.Bucket.from_bucket_name(stack, "ExistingBucket", EXISTING_BUCKET)
+        role = iam.Role.from_role_arn(stack, "ExistingJobRole", EXISTING_JOB_ROLE, mutable=True)
+        pipeline = PyTorchTrainingPipeline(
+            stack,
+            "Training",
+            config=seed_config(),
+            pipeline_name=PIPELINE_NAME,
+            artifact_bucket=bucket,
+            job_role=role,
+        )
+        operator = iam.Role(stack, "Operator", assumed_by=iam.AccountRootPrincipal())
+        pipeline.grant_start_execution(operator)
+        return pipeline
+
+    return synth_pipeline("ByoBucket", build)
+
+
+@pytest.fixture(scope="session")
+def changed(synth_pipeline, seed_config, example_app_module) -> Synth:  # type: ignore[no-untyped-def]
+    """The example stack's construct with other hyperparameters, instance type and environment."""
+    hp = example_app_module.seed_hyperparameters().model_copy(update={"epochs": 25, "learning_rate": 0.01})
+    config = seed_config(
+        hyperparameters=hp,
+        training_instance_type="ml.p3.2xlarge",
+        env={"CA_REPOSITORY_ARN": example_app_module.SEED_CA_REPOSITORY_ARN, "LOG_LEVEL": "debug"},
+    )
+    return synth_pipeline(
+        "ConstructsLibExample",
+        lambda stack: PyTorchTrainingPipeline(
+            stack,
+            "Training",
+            config=config,
+            pipeline_name=PIPELINE_NAME,
+            description="Trains the seed's tabular PyTorch model",
+        ),
+        env=cdk.Environment(region=REGION),
+    )
+
+
+@pytest.fixture(params=STACK_FIXTURES)
+def any_stack(request: pytest.FixtureRequest) -> Synth:
+    """Each synthesized stack in turn."""
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
