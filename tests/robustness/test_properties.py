@@ -7,9 +7,8 @@ names, unicode, duplicates, overlaps), ``PipelineDAG`` (random names and edges, 
 dependency resolver (random specifications) and whole pipelines built by ``PipelineBuilderTemplate`` from
 small random DAGs (acyclic, valid step and pipeline names, canonical JSON round-trip).
 
-Strings are drawn from valid Unicode scalar values (no lone surrogates): a lone surrogate in an
-environment value is accepted today, a reported defect pinned by
-``test_errors.py::test_env_value_must_be_valid_unicode``.
+Strings are drawn from valid Unicode scalar values; lone surrogates (refused in environment values) are
+covered by ``test_errors.py::test_env_value_must_be_valid_unicode``.
 """
 
 from __future__ import annotations
@@ -655,10 +654,9 @@ def _config_factories() -> dict[str, Callable[[st.DrawFn, int], Any]]:
     from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 
     def load(draw: st.DrawFn, i: int) -> Any:
-        # a distinct parameter name per node: equal ones are a reported defect
-        # (test_errors.py::test_duplicate_pipeline_parameters_are_refused)
+        # the default parameter name on two nodes must be refused (ConfigError), a distinct one builds
         return data_load.DataLoadConfig(
-            parameter_name=f"RawData{i}",
+            parameter_name=draw(st.sampled_from(["RawDataS3Uri", f"RawData{i}"])),
             required_columns=tuple(draw(st.lists(LOGICAL, max_size=2, unique=True))),
         )
 
