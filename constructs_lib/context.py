@@ -15,7 +15,7 @@ from constructs_lib.errors import ConfigError
 if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.pipeline_context import PipelineSession
 
-__all__ = ["BuildContext", "check_pipeline_name"]
+__all__ = ["BuildContext", "check_pipeline_name", "check_role_arn"]
 
 _PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 
@@ -33,6 +33,27 @@ def check_pipeline_name(name: str) -> str:
             hint=f"1-{shape.max} characters matching {shape.pattern} (letters, digits, single hyphens inside)",
         )
     return name
+
+
+def check_role_arn(value: object, field: str = "role") -> str:
+    """An IAM role ARN (botocore ``RoleArn``: 20-2048 chars, ``arn:aws*:iam::<account>:role/<name>``)."""
+    from constructs_lib import limits
+
+    shape = limits.shape("RoleArn")
+    if (
+        not isinstance(value, str)
+        or len(value) < (shape.min or 20)
+        or len(value) > (shape.max or 2048)
+        or not shape.fullmatch(value)
+    ):
+        raise ConfigError(
+            "not an IAM role ARN",
+            field=field,
+            value=value,
+            hint="expected arn:aws:iam::<12-digit account>:role/<name> (pass a role ARN string; the CDK "
+            "construct takes an iam.IRole as job_role instead)",
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -64,6 +85,7 @@ class BuildContext:
             )
         check_region(self.region)
         check_pipeline_name(self.pipeline_name)
+        check_role_arn(self.role_arn)
         check_s3_uri(self.artifact_root, field="artifact_root")
         object.__setattr__(self, "artifact_root", self.artifact_root.rstrip("/"))
 

@@ -24,14 +24,18 @@ class PipelineDAG:
         self._pred: dict[str, list[str]] = {}
         for node in nodes or ():
             self.add_node(node)
-        for src, dst in edges or ():
-            self.add_edge(src, dst)
+        for edge in edges or ():
+            if not isinstance(edge, tuple | list) or len(edge) != 2:
+                raise DagError("an edge is a (source, target) pair", field="edges", value=edge)
+            self.add_edge(edge[0], edge[1])
 
     # ------------------------------------------------------------------ building
     def add_node(self, name: str) -> None:
         """Add a node; a duplicate or an invalid step name is a :class:`DagError`."""
         from constructs_lib.builders.base import check_step_name
 
+        if not isinstance(name, str):
+            raise DagError("a node name must be a string", field="node", value=name)
         try:
             check_step_name(name, field="node")
         except ConfigError as exc:
@@ -49,7 +53,7 @@ class PipelineDAG:
         cycle error lists the nodes on the cycle.
         """
         for end, name in (("source", src), ("target", dst)):
-            if name not in self._index:
+            if not isinstance(name, str) or name not in self._index:
                 raise DagError(
                     f"edge {end} is not a node",
                     field="edge",
@@ -114,7 +118,7 @@ class PipelineDAG:
         return list(self._succ[node])
 
     def _require(self, node: str) -> None:
-        if node not in self._index:
+        if not isinstance(node, str) or node not in self._index:
             raise DagError("unknown node", field="node", value=node, hint=f"nodes: {', '.join(self._index)}")
 
     def topological_order(self) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from botocore.model import ServiceModel
@@ -57,11 +57,28 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(translated)
 
 
-@functools.lru_cache(maxsize=1)
-def _model() -> ServiceModel:
+def isolated_botocore_session() -> Any:
+    """A botocore session that reads no profile, config or credentials file of the machine.
+
+    ``AWS_PROFILE=doesnotexist`` or a broken ``~/.aws/config`` would otherwise make even loading a service
+    model fail (``ProfileNotFound``); nothing here needs the user's AWS configuration.
+    """
+    import os
+
     import botocore.session
 
-    return botocore.session.get_session().get_service_model("sagemaker")
+    return botocore.session.Session(
+        session_vars={
+            "profile": (None, None, None, None),
+            "config_file": (None, None, os.devnull, None),
+            "credentials_file": (None, None, os.devnull, None),
+        }
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _model() -> ServiceModel:
+    return isolated_botocore_session().get_service_model("sagemaker")
 
 
 @functools.cache

@@ -246,6 +246,18 @@ class DependencyResolver:
         by_name: Mapping[str, Producer],
         target: tuple[str, str],
     ) -> Resolution:
+        if (
+            not isinstance(target, tuple | list)
+            or len(target) != 2
+            or not all(isinstance(t, str) for t in target)
+        ):
+            raise ResolutionError(
+                "an override is a (producer step, output name) pair",
+                step=consumer,
+                field=dep.logical_name,
+                value=target,
+                hint=f"e.g. overrides={{{dep.logical_name!r}: ('preprocess', 'processed_data')}}",
+            )
         producer_name, output_name = target
         producer = by_name.get(producer_name)
         if producer is None:

@@ -76,7 +76,10 @@ def _offline_boto_session(region: str) -> Any:
     # makes every further offline session much cheaper (~0.9 s -> ~0.1 s).
     import boto3
 
+    from constructs_lib.limits import isolated_botocore_session
+
     return boto3.Session(
+        botocore_session=isolated_botocore_session(),
         region_name=region,
         aws_access_key_id="offline-synth-no-credentials",
         aws_secret_access_key="offline-synth-no-credentials",

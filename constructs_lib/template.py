@@ -101,6 +101,13 @@ class PipelineBuilderTemplate:
         if len(dag) == 0:
             raise DagError("the DAG has no nodes", field="dag", hint="add_node(...) at least one step")
         self.dag = dag
+        if not isinstance(config_map, Mapping):
+            raise ConfigError(
+                "config_map must map node names to configs",
+                field="config_map",
+                value=type(config_map).__name__,
+                hint="e.g. {'train': PyTorchTrainingConfig(...)}",
+            )
         self.config_map = dict(config_map)
         missing = [n for n in dag.nodes if n not in self.config_map]
         if missing:
@@ -121,6 +128,12 @@ class PipelineBuilderTemplate:
         registered = registry.step_builder_map()
         if step_builder_map is None:
             step_builder_map = registered
+        if not isinstance(step_builder_map, Mapping):
+            raise ConfigError(
+                "step_builder_map must map step types to builder classes",
+                field="step_builder_map",
+                value=type(step_builder_map).__name__,
+            )
         for key, cls in step_builder_map.items():
             if key not in registered:
                 raise ConfigError(
@@ -153,6 +166,14 @@ class PipelineBuilderTemplate:
         self.role = role
         self.region = self._region(region)
         self.artifact_root = artifact_root
+        if overrides is not None and (
+            not isinstance(overrides, Mapping) or not all(isinstance(v, Mapping) for v in overrides.values())
+        ):
+            raise ConfigError(
+                "overrides must be {node: {dependency: (producer node, output name)}}",
+                field="overrides",
+                value=overrides,
+            )
         self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
         bad = sorted(set(self.overrides) - set(dag.nodes))
         if bad:

@@ -51,6 +51,32 @@ def check_step_name(name: str, *, field: str = "step_name") -> str:
     return name
 
 
+def check_input_value(value: object, *, step: str, field: str) -> object:
+    """An input is an ``s3://`` URI string or a SageMaker pipeline variable (parameter, property)."""
+    from constructs_lib.config.base import check_s3_uri
+
+    if isinstance(value, str):
+        try:
+            check_s3_uri(value, field=field)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, step=step, field=field, value=value, hint=exc.hint) from None
+        return value
+    from constructs_lib.sdk_adapter import import_sagemaker
+
+    import_sagemaker()
+    from sagemaker.workflow.entities import PipelineVariable
+
+    if not isinstance(value, PipelineVariable):
+        raise ConfigError(
+            "an input must be an s3:// URI or a pipeline variable",
+            step=step,
+            field=field,
+            value=value,
+            hint="e.g. 's3://bucket/prefix/', a ParameterString, or another step's property",
+        )
+    return value
+
+
 def spec_of(step: object) -> StepSpecification | None:
     """The specification a step was built with (``None`` for steps not built by this library)."""
     return getattr(step, _SPEC_ATTR, None)
@@ -218,6 +244,8 @@ class StepBuilderBase(ABC):
                 value=unknown,
                 hint=f"{self.STEP_TYPE} accepts: {', '.join(d.logical_name for d in self.specification().dependencies)}",
             )
+        for name, value in (inputs or {}).items():
+            check_input_value(value, step=self.step_name, field=f"inputs.{name}")
         resolved = {**self.default_inputs(resolved), **resolved}
         missing = [
             d.logical_name

@@ -156,8 +156,8 @@ _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?P<ke
 
 def check_s3_uri(value: str, *, field: str, require_suffix: str | None = None) -> str:
     """Validate an ``s3://bucket[/key]`` URI (bucket naming rules of S3) and return it unchanged."""
-    m = _S3_URI.match(value)
-    if m is None or ".." in m.group("bucket"):
+    m = _S3_URI.match(value) if isinstance(value, str) else None
+    if m is None or ".." in m.group("bucket") or any(c.isspace() for c in value):
         raise ConfigError(
             "not a valid S3 URI",
             field=field,

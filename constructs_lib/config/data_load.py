@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Self
 
-from pydantic import field_validator, model_validator
+from pydantic import StrictInt, field_validator, model_validator
 
 from constructs_lib import limits
 from constructs_lib.config.base import check_s3_uri
@@ -38,7 +38,7 @@ class DataLoadConfig(ProcessingJobConfig):
     script as ``--required-column <name>``, so at most 48 names of at most 256 characters (botocore
     ``ContainerArguments``/``ContainerArgument``). Default ``()``: any columns."""
 
-    min_rows: int = 1
+    min_rows: StrictInt = 1
     """Fewest data rows the table may have, ``>= 1``. Default ``1`` (the table must not be empty)."""
 
     @field_validator("raw_data_s3_uri")

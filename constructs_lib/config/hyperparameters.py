@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictFloat, StrictInt, field_validator, model_validator
 
 from constructs_lib.config.base import StrictModel
 from constructs_lib.errors import ConfigError
@@ -68,25 +68,25 @@ class ModelHyperparameters(StrictModel):
     cat_field_list: list[str] = Field(default_factory=list)
     """Categorical feature columns (learned embeddings). Default: ``[]``."""
 
-    learning_rate: float = 1e-3
+    learning_rate: StrictFloat = 1e-3
     """Adam learning rate, ``> 0``. Default ``0.001``."""
 
-    batch_size: int = 32
+    batch_size: StrictInt = 32
     """Mini-batch size, ``>= 1``. Default ``32``."""
 
-    epochs: int = 10
+    epochs: StrictInt = 10
     """Number of passes over the training split, ``>= 1``. Default ``10``."""
 
-    hidden_dims: list[int] = Field(default_factory=lambda: [64, 32])
+    hidden_dims: list[StrictInt] = Field(default_factory=lambda: [64, 32])
     """Widths of the MLP's hidden layers, each ``>= 1``. Default ``[64, 32]``."""
 
-    dropout: float = 0.1
+    dropout: StrictFloat = 0.1
     """Dropout probability after each hidden layer, ``0 <= p < 1``. Default ``0.1``."""
 
-    embedding_dim: int = 8
+    embedding_dim: StrictInt = 8
     """Width of each categorical embedding, ``>= 1``. Default ``8``."""
 
-    seed: int = 42
+    seed: StrictInt = 42
     """Random seed for weights and shuffling, ``>= 0``. Default ``42``."""
 
     @field_validator("full_field_list")
@@ -129,7 +129,7 @@ class ModelHyperparameters(StrictModel):
 
     @field_validator("hidden_dims")
     @classmethod
-    def _hidden(cls, v: list[int]) -> list[int]:
+    def _hidden(cls, v: list[StrictInt]) -> list[StrictInt]:
         if not v or any(d < 1 for d in v):
             raise ConfigError("needs at least one layer, each width >= 1", field="hidden_dims", value=v)
         return v
@@ -207,6 +207,12 @@ class ModelHyperparameters(StrictModel):
     def from_sagemaker(cls, values: Mapping[str, Any]) -> ModelHyperparameters:
         """Inverse of :meth:`to_sagemaker`; also accepts already-decoded values and ignores
         SageMaker's own ``sagemaker_*`` entries and keys this model does not know."""
+        if not isinstance(values, Mapping):
+            raise ConfigError(
+                "hyperparameters must be a mapping of names to values",
+                field="hyperparameters",
+                value=type(values).__name__,
+            )
         decoded: dict[str, Any] = {}
         for key, raw in values.items():
             if key not in cls.model_fields:

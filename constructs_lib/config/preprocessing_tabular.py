@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import ClassVar, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictFloat, StrictInt, field_validator, model_validator
 
 from constructs_lib import limits
 from constructs_lib.config.base import StrictModel, check_env, check_s3_uri
@@ -104,16 +104,16 @@ class ProcessingJobConfig(StrictModel):
     """Instance type of the processing job; one of botocore's ``ProcessingInstanceType`` values and a CPU
     type (the scikit-learn image has no GPU build). Default ``ml.m5.xlarge``."""
 
-    processing_instance_count: int = 1
+    processing_instance_count: StrictInt = 1
     """Number of instances, ``1..100`` (botocore ``ProcessingInstanceCount``). Default ``1``. The shipped
     scripts do not shard their input: every instance computes the same output, so more than one only
     costs more."""
 
-    processing_volume_size: int = 30
+    processing_volume_size: StrictInt = 30
     """ML storage volume per instance in GB, ``1..16384`` (botocore ``ProcessingVolumeSizeInGB``).
     Default ``30``."""
 
-    max_runtime_seconds: int = 24 * 3600
+    max_runtime_seconds: StrictInt = 24 * 3600
     """Job time limit, ``1..777600`` seconds (botocore ``ProcessingMaxRuntimeInSeconds``). Default ``86400``
     (1 day)."""
 
@@ -306,16 +306,16 @@ class TabularPreprocessingConfig(ProcessingJobConfig):
     SHIPPED_SOURCE: ClassVar[str] = "tabular_preprocessing"
     SHIPPED_ENTRY_POINT: ClassVar[str] = "preprocess.py"
 
-    train_ratio: float = 0.7
+    train_ratio: StrictFloat = 0.7
     """Share of rows in ``train/``, in ``(0, 1)``. Default ``0.7``. The three ratios must sum to 1."""
 
-    val_ratio: float = 0.15
+    val_ratio: StrictFloat = 0.15
     """Share of rows in ``val/``, in ``(0, 1)``. Default ``0.15``."""
 
-    test_ratio: float = 0.15
+    test_ratio: StrictFloat = 0.15
     """Share of rows in ``test/``, in ``(0, 1)``. Default ``0.15``."""
 
-    random_seed: int = 42
+    random_seed: StrictInt = 42
     """Seed of the split, ``0..4294967295`` (numpy's legacy ``RandomState``, whose stream numpy keeps
     stable across versions): the same table and seed always give the same split. Default ``42``."""
 

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictInt, field_validator, model_validator
 
 from constructs_lib import limits
 from constructs_lib.codeartifact import CA_REPOSITORY_ARN_ENV, parse_repository_arn
@@ -26,7 +26,7 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 def check_region(value: str | None, field: str = "region") -> str | None:
     """``None`` or an AWS region code such as ``us-east-1``."""
-    if value is not None and not _REGION.match(value):
+    if value is not None and (not isinstance(value, str) or not _REGION.match(value)):
         raise ConfigError(
             "not an AWS region code", field=field, value=value, hint="e.g. us-east-1, eu-west-1"
         )
@@ -83,10 +83,10 @@ class PyTorchTrainingConfig(StrictModel):
     """Instance type of the training job; one of botocore's ``TrainingInstanceType`` values.
     Default ``ml.g5.12xlarge`` (4 GPUs: the builder turns on SageMaker's ``torch_distributed`` launcher)."""
 
-    training_instance_count: int = 1
+    training_instance_count: StrictInt = 1
     """Number of training instances, ``>= 1``. Default ``1``."""
 
-    training_volume_size: int = 30
+    training_volume_size: StrictInt = 30
     """ML storage volume per instance in GB, ``1..16384``. Default ``30``."""
 
     training_entry_point: str = "train.py"
@@ -119,7 +119,7 @@ class PyTorchTrainingConfig(StrictModel):
     """S3 URI under which SageMaker writes model artifacts. Default ``None``:
     ``<artifact root>/<pipeline>/<node>/``, in the construct's artifact bucket."""
 
-    max_runtime_seconds: int = 24 * 3600
+    max_runtime_seconds: StrictInt = 24 * 3600
     """Job time limit (``StoppingCondition.MaxRuntimeInSeconds``), ``1..2419200``. Default ``86400`` (1 day)."""
 
     distribution: Literal["auto", "off"] = "auto"

@@ -204,7 +204,7 @@ class StepSpecification:
         for group, items in (("dependency", self.dependencies), ("output", self.outputs)):
             names = [i.logical_name for i in items]
             for name in names:
-                if not _NAME.match(name):
+                if not isinstance(name, str) or not _NAME.match(name):
                     raise SpecError(
                         f"invalid {group} logical name", step=where, value=name, hint="use snake_case"
                     )
@@ -249,6 +249,11 @@ class StepSpecification:
         ):
             if not isinstance(items, tuple) or not all(isinstance(i, cls) for i in items):
                 raise SpecError(f"{group} must be a tuple of {cls.__name__}", step=where, value=items)
+        for item in (*self.dependencies, *self.outputs):
+            if not isinstance(item.logical_name, str) or not _NAME.match(item.logical_name):
+                raise SpecError(
+                    "invalid logical name", step=where, value=item.logical_name, hint="use snake_case"
+                )
         for dep in self.dependencies:
             if not isinstance(dep.dependency_type, DependencyType):
                 raise SpecError(

@@ -198,68 +198,34 @@ LEAKS: list[Any] = [
     pytest.param(
         lambda: constructs_lib.PipelineDAG(nodes=["a"]).add_edge(["a"], "a"),  # type: ignore[arg-type]
         id="dag-add-edge-unhashable",
-        marks=_xfail(
-            "dag.py PipelineDAG.add_edge: a non-str node (list) raises TypeError 'unhashable type' "
-            "from the `name not in self._index` lookup; check isinstance(name, str) first -> DagError"
-        ),
     ),
     pytest.param(
         lambda: constructs_lib.PipelineDAG(nodes=["a"], edges=[("a",)]),  # type: ignore[list-item]
         id="dag-edge-not-a-pair",
-        marks=_xfail(
-            "dag.py PipelineDAG.__init__: an edge that is not a (src, dst) pair raises ValueError "
-            "'not enough values to unpack'; validate the shape -> DagError(field='edge')"
-        ),
     ),
     pytest.param(
         lambda: _template(config_map=None),
         id="template-config-map-none",
-        marks=_xfail(
-            "template.py PipelineBuilderTemplate.__init__: config_map=None raises TypeError from "
-            "dict(None); check isinstance(config_map, Mapping) -> ConfigError(field='config_map')"
-        ),
     ),
     pytest.param(
         lambda: _template(region=5).build("p"),
         id="template-region-int",
-        marks=_xfail(
-            "context.py check_region (via BuildContext): a non-str region raises TypeError from "
-            "re.match; check isinstance(value, str) -> ConfigError(field='region')"
-        ),
     ),
     pytest.param(
         lambda: _template(artifact_root=5).build("p"),
         id="template-artifact-root-int",
-        marks=_xfail(
-            "config/base.py check_s3_uri (via BuildContext): a non-str value raises TypeError from "
-            "re.match; check isinstance(value, str) -> ConfigError naming the field"
-        ),
     ),
     pytest.param(
         lambda: _template(overrides={"b": {"input_path": "a"}}).build("p"),
         id="template-override-not-a-pair",
-        marks=_xfail(
-            "resolver.py DependencyResolver._override: an override value that is not a "
-            "(producer, output) pair (e.g. the string 'a') raises ValueError 'not enough values to "
-            "unpack'; validate in PipelineBuilderTemplate.__init__ / resolve -> ResolutionError "
-            "naming the node and dependency"
-        ),
     ),
     pytest.param(
         lambda: constructs_lib.ModelHyperparameters.from_sagemaker(None),  # type: ignore[arg-type]
         id="hyperparameters-from-sagemaker-none",
-        marks=_xfail(
-            "config/hyperparameters.py ModelHyperparameters.from_sagemaker: a non-mapping raises "
-            "AttributeError (.items()); check isinstance(values, Mapping) -> ConfigError"
-        ),
     ),
     pytest.param(
         lambda: _spec(logical_name=5),
         id="spec-output-name-int",
-        marks=_xfail(
-            "specs/base.py StepSpecification.__post_init__: a non-str logical name raises TypeError "
-            "from _NAME.match; check isinstance(name, str) -> SpecError"
-        ),
     ),
 ]
 
@@ -279,34 +245,17 @@ def test_spec_with_unknown_step_kind_is_spec_error() -> None:
 
 
 # ------------------------------------------------------------------- silent acceptance of bad input
-@_xfail(
-    "template.py / context.py: PipelineBuilderTemplate(role=...) is never validated: role='not-an-arn' "
-    "(or 5) ends up as RoleArn in the definition. Check it against botocore's RoleArn shape (20-2048 chars, "
-    "pattern ^arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+$) in BuildContext.__post_init__ "
-    "-> ConfigError(field='role')"
-)
 def test_template_role_must_be_a_role_arn() -> None:
     with pytest.raises(ConfigError, match="role"):
         _template(role="not-an-arn").build("p")
 
 
-@_xfail(
-    "builders/base.py StepBuilderBase.create_step: an explicit input value that is a str but not an "
-    "s3:// URI (e.g. 'not a uri') or not a str/pipeline variable at all (e.g. 5) is passed to the SDK "
-    "unchecked and lands in the definition; check str values with check_s3_uri and reject other "
-    "non-PipelineVariable values -> ConfigError(step=..., field='inputs.<name>')"
-)
 @pytest.mark.parametrize("value", ["not a uri", 5], ids=["not-a-uri", "int"])
 def test_explicit_input_must_be_an_s3_uri(value: object) -> None:
     with pytest.raises(ConfigError):
         _builder().create_step(inputs={"input_path": value})
 
 
-@_xfail(
-    "config/training_pytorch.py (and every int field of the configs): pydantic's lax mode turns True into 1, "
-    "so training_instance_count=True builds a 1-instance job; use StrictInt / Field(strict=True) for int "
-    "fields -> ConfigError(field='training_instance_count')"
-)
 def test_bool_is_not_an_instance_count() -> None:
     with pytest.raises(ConfigError):
         training_config(training_instance_count=True)
