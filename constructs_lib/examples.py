@@ -6,6 +6,7 @@ Nothing here imports the SageMaker SDK or ``aws_cdk`` at module level.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from constructs_lib.config.hyperparameters import ModelHyperparameters
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
@@ -13,6 +14,8 @@ from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 __all__ = [
     "REFERENCE_TRAINING_DIR",
     "SEED_CA_REPOSITORY_ARN",
+    "seed_dag_config_map",
+    "seed_dag_template",
     "seed_hyperparameters",
     "seed_training_config",
 ]
@@ -58,3 +61,38 @@ def seed_training_config(source_dir: str | Path | None = None, **overrides: obje
     }
     values.update(overrides)
     return PyTorchTrainingConfig(**values)  # type: ignore[arg-type,unused-ignore]
+
+
+def seed_dag_config_map(training: PyTorchTrainingConfig | None = None) -> dict[str, object]:
+    """Configs of the seed's DAG: data_load -> preprocess -> train -> model (``training`` replaces the
+    seed training config)."""
+    from constructs_lib.config.data_load import DataLoadConfig
+    from constructs_lib.config.model_pytorch import PyTorchModelConfig
+    from constructs_lib.config.preprocessing_tabular import TabularPreprocessingConfig
+
+    return {
+        "data_load": DataLoadConfig(required_columns=("customer_id", "target")),
+        "preprocess": TabularPreprocessingConfig(label_name="target"),
+        "train": training if training is not None else seed_training_config(),
+        "model": PyTorchModelConfig(framework_version="1.13.1", py_version="py39"),
+    }
+
+
+def seed_dag_template(region: str = "us-east-1", training: PyTorchTrainingConfig | None = None) -> Any:
+    """The seed's ``PipelineBuilderTemplate`` example (data_load -> preprocess -> train -> model)."""
+    from constructs_lib.dag import PipelineDAG
+    from constructs_lib.registry import step_builder_map
+    from constructs_lib.template import PipelineBuilderTemplate
+
+    dag = PipelineDAG()
+    for node in ("data_load", "preprocess", "train", "model"):
+        dag.add_node(node)
+    dag.add_edge("data_load", "preprocess")
+    dag.add_edge("preprocess", "train")
+    dag.add_edge("train", "model")
+    return PipelineBuilderTemplate(
+        dag=dag,
+        config_map=seed_dag_config_map(training),  # type: ignore[arg-type]
+        step_builder_map=step_builder_map(),
+        region=region,
+    )
