@@ -25,28 +25,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
-import constructs_lib
-from constructs_lib.config.hyperparameters import ModelHyperparameters
-from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.constructs import PyTorchTrainingPipeline, add_aws_solutions_checks
 from constructs_lib.constructs.pipeline import ROLE_NOT_MODIFIED_WARNING_ID
+from constructs_lib.examples import seed_training_config
 from constructs_lib.template import PipelineBuilderTemplate
 
 #: Context key that selects the region of every stack.
 REGION_CONTEXT_KEY = "constructs_lib:region"
 #: Region used when neither the context nor the environment names one.
 DEFAULT_REGION = "us-east-1"
-#: The seed's CodeArtifact repository (a "secure PyPI repository").
-SEED_CA_REPOSITORY_ARN = "arn:aws:codeartifact:us-east-1:123456789012:repository/my-domain/my-repo"
 #: The existing role of the bring-your-own-role example.
 EXAMPLE_JOB_ROLE_ARN = "arn:aws:iam::123456789012:role/existing-sagemaker-job-role"
-
-SCRIPTS = Path(constructs_lib.__file__).parent / "scripts"
 
 
 def resolve_region(context_value: object, environ: Mapping[str, str]) -> str:
@@ -55,37 +48,6 @@ def resolve_region(context_value: object, environ: Mapping[str, str]) -> str:
     if isinstance(context_value, str) and context_value:
         return context_value
     return environ.get("CDK_DEFAULT_REGION") or environ.get("AWS_REGION") or DEFAULT_REGION
-
-
-def seed_hyperparameters() -> ModelHyperparameters:
-    """The seed usage example's hyperparameters."""
-    return ModelHyperparameters(
-        id_name="customer_id",
-        label_name="target",
-        full_field_list=["customer_id", "target", "feature1", "feature2", "feature3"],
-        tab_field_list=["feature1", "feature2"],
-        cat_field_list=["feature3"],
-        learning_rate=0.001,
-        batch_size=64,
-        epochs=10,
-    )
-
-
-def seed_training_config(**overrides: object) -> PyTorchTrainingConfig:
-    """The seed usage example's training config, with the packaged reference script as ``source_dir``."""
-    values: dict[str, object] = {
-        "training_instance_type": "ml.g5.12xlarge",
-        "training_instance_count": 1,
-        "training_volume_size": 30,
-        "training_entry_point": "train.py",
-        "source_dir": str(SCRIPTS / "pytorch_training"),
-        "framework_version": "1.13.1",
-        "py_version": "py39",
-        "hyperparameters": seed_hyperparameters(),
-        "env": {"CA_REPOSITORY_ARN": SEED_CA_REPOSITORY_ARN},
-    }
-    values.update(overrides)
-    return PyTorchTrainingConfig(**values)
 
 
 def full_dag_template(region: str) -> PipelineBuilderTemplate | None:

@@ -17,6 +17,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from synth_support import (
     CONTEXT,
+    DEV_TAGS,
+    EXISTING_BUCKET,
+    EXISTING_JOB_ROLE,
+    PIPELINE_NAME,
     REGION,
     Synth,
     load_app_module,
@@ -24,6 +28,8 @@ from synth_support import (
     synth_one,
 )
 
+from constructs_lib import examples
+from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.constructs import PyTorchTrainingPipeline
 
 #: Names of the fixtures holding one synthesized stack each (the scanners run over all of them).
@@ -36,8 +42,6 @@ STACK_FIXTURES = (
     "byo_bucket",
     "changed",
 )
-
-PIPELINE_NAME = "constructs-lib-pytorch-training"
 
 
 @pytest.fixture(scope="session")
@@ -87,9 +91,9 @@ def byo_role_example(example_app: dict[str, Synth]) -> Synth:
 
 
 @pytest.fixture(scope="session")
-def seed_config(example_app_module):  # type: ignore[no-untyped-def]
-    """Factory: the seed's training config with overrides."""
-    return example_app_module.seed_training_config
+def seed_config() -> Callable[..., PyTorchTrainingConfig]:
+    """Factory: the seed's training config (the packaged reference script as source_dir) with overrides."""
+    return examples.seed_training_config
 
 
 @pytest.fixture(scope="session")
@@ -113,9 +117,6 @@ def no_codeartifact(synth_pipeline, seed_config) -> Synth:  # type: ignore[no-un
     )
 
 
-DEV_TAGS = {"project": "constructs-lib", "cost-center": "ml 42"}
-
-
 @pytest.fixture(scope="session")
 def dev_s3(synth_pipeline, seed_config) -> Synth:  # type: ignore[no-untyped-def]
     """KMS key, retain_on_delete=False, tags, and the definition in S3 (the "auto" switch, low threshold)."""
@@ -133,10 +134,6 @@ def dev_s3(synth_pipeline, seed_config) -> Synth:  # type: ignore[no-untyped-def
             tags=DEV_TAGS,
         ),
     )
-
-
-EXISTING_BUCKET = "my-existing-artifacts"
-EXISTING_JOB_ROLE = "arn:aws:iam::123456789012:role/team-sagemaker-jobs"
 
 
 @pytest.fixture(scope="session")
@@ -162,13 +159,13 @@ def byo_bucket(synth_pipeline, seed_config) -> Synth:  # type: ignore[no-untyped
 
 
 @pytest.fixture(scope="session")
-def changed(synth_pipeline, seed_config, example_app_module) -> Synth:  # type: ignore[no-untyped-def]
+def changed(synth_pipeline, seed_config) -> Synth:  # type: ignore[no-untyped-def]
     """The example stack's construct with other hyperparameters, instance type and environment."""
-    hp = example_app_module.seed_hyperparameters().model_copy(update={"epochs": 25, "learning_rate": 0.01})
+    hp = examples.seed_hyperparameters().model_copy(update={"epochs": 25, "learning_rate": 0.01})
     config = seed_config(
         hyperparameters=hp,
         training_instance_type="ml.p3.2xlarge",
-        env={"CA_REPOSITORY_ARN": example_app_module.SEED_CA_REPOSITORY_ARN, "LOG_LEVEL": "debug"},
+        env={"CA_REPOSITORY_ARN": examples.SEED_CA_REPOSITORY_ARN, "LOG_LEVEL": "debug"},
     )
     return synth_pipeline(
         "ConstructsLibExample",

@@ -28,6 +28,13 @@ CONTEXT = {
     "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
 }
 HASH = re.compile(r"[0-9a-f]{64}")
+#: Pipeline name of the test stacks (the example app's one-step pipeline).
+PIPELINE_NAME = "constructs-lib-pytorch-training"
+#: Tags of the ``dev_s3`` stack.
+DEV_TAGS = {"project": "constructs-lib", "cost-center": "ml 42"}
+#: The passed-in bucket and role of the ``byo_bucket`` stack.
+EXISTING_BUCKET = "my-existing-artifacts"
+EXISTING_JOB_ROLE = "arn:aws:iam::123456789012:role/team-sagemaker-jobs"
 
 
 def load_app_module() -> ModuleType:

@@ -34,10 +34,13 @@ def test_app_has_the_example_stacks(example_app: dict[str, Synth]) -> None:
         assert synth.stack.region == "us-east-1"
 
 
-def test_app_uses_the_packaged_reference_script(example_app_module) -> None:  # type: ignore[no-untyped-def]
-    config = example_app_module.seed_training_config()
+def test_app_uses_the_packaged_reference_script(example: Synth) -> None:
+    from constructs_lib.examples import SEED_CA_REPOSITORY_ARN, seed_training_config
+
+    config = seed_training_config()
     assert config.source_dir.endswith("constructs_lib/scripts/pytorch_training")
-    assert config.env == {"CA_REPOSITORY_ARN": example_app_module.SEED_CA_REPOSITORY_ARN}
+    assert config.env == {"CA_REPOSITORY_ARN": SEED_CA_REPOSITORY_ARN}
+    assert example.definition()["Steps"][0]["Arguments"]["Environment"] == config.env
     assert (config.framework_version, config.py_version) == ("1.13.1", "py39")
 
 

@@ -10,8 +10,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from conftest import PIPELINE_NAME
-from synth_support import CONTEXT, REGION
+from synth_support import CONTEXT, PIPELINE_NAME, REGION
 
 import constructs_lib.definition as definition_module
 from constructs_lib import PipelineBuilderTemplate
@@ -182,5 +181,24 @@ def test_jsii_errors_are_wrapped(seed_config: Callable[..., Any]) -> None:
     role = Broken(stack, "BrokenRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
     with pytest.raises(SynthError, match="CDK failed") as info:
         PyTorchTrainingPipeline(stack, "T", config=seed_config(), pipeline_name="p", pipeline_role=role)
-    assert info.value.step == "S/T"
+    assert "'S/T'" in str(info.value)
     assert "Twice" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("props", "field"),
+    [
+        ({"job_role": "arn:aws:iam::123456789012:role/existing"}, "job_role"),
+        ({"pipeline_role": "arn:aws:iam::123456789012:role/existing"}, "pipeline_role"),
+        ({"artifact_bucket": "my-bucket"}, "artifact_bucket"),
+        ({"encryption_key": "arn:aws:kms:us-east-1:123456789012:key/x"}, "encryption_key"),
+        ({"tags": [("team", "ml")]}, "tags"),
+        ({"description": 5}, "description"),
+    ],
+)
+def test_wrongly_typed_props_name_the_prop(
+    seed_config: Callable[..., Any], props: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        PyTorchTrainingPipeline(_stack(), "T", config=seed_config(), pipeline_name="p", **props)
+    assert info.value.field == field

@@ -7,8 +7,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from conftest import PIPELINE_NAME
-from synth_support import Synth, fake_physical
+from synth_support import PIPELINE_NAME, Synth, fake_physical
 
 from constructs_lib.constructs.intrinsics import resolve
 from constructs_lib.constructs.pipeline import DEFAULT_INLINE_THRESHOLD_CHARS, DEFINITION_PREFIX

@@ -7,8 +7,18 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-from conftest import DEV_TAGS, EXISTING_BUCKET, EXISTING_JOB_ROLE, PIPELINE_NAME
-from synth_support import ACCOUNT, REGION, Synth, by_sid, fake_physical, policy_statements
+from synth_support import (
+    ACCOUNT,
+    DEV_TAGS,
+    EXISTING_BUCKET,
+    EXISTING_JOB_ROLE,
+    PIPELINE_NAME,
+    REGION,
+    Synth,
+    by_sid,
+    fake_physical,
+    policy_statements,
+)
 
 from constructs_lib import placeholders
 from constructs_lib.constructs.intrinsics import resolve

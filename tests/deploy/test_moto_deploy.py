@@ -30,7 +30,6 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 STACK = "ConstructsLibMotoSmoke"
 PIPELINE_NAME = "constructs-lib-moto-smoke"
-ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
 
 
@@ -83,40 +82,24 @@ def aws(moto_endpoint: str):  # type: ignore[no-untyped-def]
     return client
 
 
-def _app_module():  # type: ignore[no-untyped-def]
-    import importlib.util
-
-    name = "constructs_lib_example_app"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _synth(tmp: Path, *, changed: bool = False) -> tuple[dict[str, Any], Path]:
     """The seed training stack (local source_dir: a real code asset); ``changed``: other hyperparameters
     and instance type. Returns the template and the cloud assembly directory."""
     import aws_cdk as cdk
 
     from constructs_lib.constructs import PyTorchTrainingPipeline
+    from constructs_lib.examples import seed_hyperparameters, seed_training_config
 
-    app_module = _app_module()
     overrides: dict[str, Any] = {}
     if changed:
         overrides = {
-            "hyperparameters": app_module.seed_hyperparameters().model_copy(
-                update={"epochs": 3, "batch_size": 128}
-            ),
+            "hyperparameters": seed_hyperparameters().model_copy(update={"epochs": 3, "batch_size": 128}),
             "training_instance_type": "ml.m5.xlarge",
         }
     app = cdk.App(outdir=str(tmp), context={"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True})
     stack = cdk.Stack(app, STACK, env=cdk.Environment(region=REGION))
     PyTorchTrainingPipeline(
-        stack, "Training", config=app_module.seed_training_config(**overrides), pipeline_name=PIPELINE_NAME
+        stack, "Training", config=seed_training_config(**overrides), pipeline_name=PIPELINE_NAME
     )
     assembly = app.synth()
     return assembly.get_stack_by_name(STACK).template, tmp
