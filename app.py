@@ -31,7 +31,7 @@ from aws_cdk import aws_iam as iam
 
 from constructs_lib.constructs import PyTorchTrainingPipeline, add_aws_solutions_checks
 from constructs_lib.constructs.pipeline import ROLE_NOT_MODIFIED_WARNING_ID
-from constructs_lib.examples import seed_training_config
+from constructs_lib.examples import seed_dag_template, seed_training_config
 from constructs_lib.template import PipelineBuilderTemplate
 
 #: Context key that selects the region of every stack.
@@ -54,26 +54,10 @@ def full_dag_template(region: str) -> PipelineBuilderTemplate | None:
     """The seed's four-step DAG (load -> preprocess -> train -> model), or ``None`` when this version of
     the library has no data-load / preprocessing / model step types."""
     try:
-        from constructs_lib.config.data_load import DataLoadConfig
-        from constructs_lib.config.model_pytorch import PyTorchModelConfig
-        from constructs_lib.config.preprocessing_tabular import TabularPreprocessingConfig
+        template: PipelineBuilderTemplate = seed_dag_template(region)
     except ImportError:
         return None
-    from constructs_lib.dag import PipelineDAG
-
-    dag = PipelineDAG()
-    for node in ("data_load", "preprocess", "train", "model"):
-        dag.add_node(node)
-    dag.add_edge("data_load", "preprocess")
-    dag.add_edge("preprocess", "train")
-    dag.add_edge("train", "model")
-    config_map = {
-        "data_load": DataLoadConfig(required_columns=("customer_id", "target")),
-        "preprocess": TabularPreprocessingConfig(label_name="target"),
-        "train": seed_training_config(),
-        "model": PyTorchModelConfig(framework_version="1.13.1", py_version="py39"),
-    }
-    return PipelineBuilderTemplate(dag=dag, config_map=config_map, region=region)
+    return template
 
 
 def example_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
