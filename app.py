@@ -24,15 +24,44 @@ cdk-nag's AwsSolutions checks run on every stack: ``cdk synth`` fails on any una
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 
-import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
+from constructs_lib.errors import ConstructsLibError
 
-from constructs_lib.constructs import PyTorchTrainingPipeline, add_aws_solutions_checks
-from constructs_lib.constructs.pipeline import ROLE_NOT_MODIFIED_WARNING_ID
-from constructs_lib.examples import seed_dag_template, seed_training_config
-from constructs_lib.template import PipelineBuilderTemplate
+
+def _fail(exc: BaseException) -> int:
+    """Print one line for a failure of the app (a library error, or jsii unable to start) and return 2."""
+    if isinstance(exc, ConstructsLibError):
+        print(exc.one_line(), file=sys.stderr)
+    else:
+        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__).rstrip(
+            "."
+        )
+        print(
+            f"SynthError: the CDK's JavaScript runtime (jsii) failed: {first}. Check that HOME is a "
+            "writable directory, or set JSII_RUNTIME_PACKAGE_CACHE_ROOT to one.",
+            file=sys.stderr,
+        )
+    return 2
+
+
+# jsii prints a large Node-20 end-of-life banner on every start; the CDK CLI run through `make` sets this
+# too, but `python app.py` alone should be as quiet.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+try:
+    import aws_cdk as cdk
+    from aws_cdk import aws_iam as iam
+except Exception as _exc:  # jsii starts a Node process on import: e.g. an unusable HOME stops it
+    if __name__ == "__main__":
+        sys.exit(_fail(_exc))
+    raise
+
+from constructs_lib.constructs import PyTorchTrainingPipeline, add_aws_solutions_checks  # noqa: E402
+from constructs_lib.constructs.pipeline import ROLE_NOT_MODIFIED_WARNING_ID  # noqa: E402
+from constructs_lib.examples import seed_dag_template, seed_training_config  # noqa: E402
+from constructs_lib.template import PipelineBuilderTemplate  # noqa: E402
 
 #: Context key that selects the region of every stack.
 REGION_CONTEXT_KEY = "constructs_lib:region"
@@ -132,5 +161,14 @@ def build_app(app: cdk.App | None = None, *, environ: Mapping[str, str] | None =
     return app
 
 
+def main() -> int:
+    """Synthesize the app; a failure prints one line on stderr and exits 2."""
+    try:
+        build_app().synth()
+    except Exception as exc:
+        return _fail(exc)
+    return 0
+
+
 if __name__ == "__main__":
-    build_app().synth()
+    sys.exit(main())

@@ -38,7 +38,9 @@ def load_template(ref: str | None) -> Any:
         return factory()
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
-        raise ConfigError("expected MODULE:ATTR", field="--template", value=ref, hint="e.g. my_pipelines:template")
+        raise ConfigError(
+            "expected MODULE:ATTR", field="--template", value=ref, hint="e.g. my_pipelines:template"
+        )
     try:
         obj: Any = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
@@ -47,7 +49,10 @@ def load_template(ref: str | None) -> Any:
         obj = obj()
     if not isinstance(obj, PipelineBuilderTemplate):
         raise ConfigError(
-            "not a PipelineBuilderTemplate", field="--template", value=type(obj).__name__, hint="point at a template"
+            "not a PipelineBuilderTemplate",
+            field="--template",
+            value=type(obj).__name__,
+            hint="point at a template",
         )
     return obj
 
@@ -82,13 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     graph = sub.add_parser("graph", help="explain the wiring and/or render the DAG as Mermaid")
-    graph.add_argument("--template", help="MODULE:ATTR of a PipelineBuilderTemplate (default: the seed's DAG)")
+    graph.add_argument(
+        "--template", help="MODULE:ATTR of a PipelineBuilderTemplate (default: the seed's DAG)"
+    )
     graph.add_argument("--name", default="my-pipeline", help="pipeline name (default: my-pipeline)")
     graph.add_argument("--format", choices=("explain", "mermaid", "both"), default="both")
     graph.set_defaults(func=_graph)
 
     definition = sub.add_parser("definition", help="print the canonical pipeline definition JSON")
-    definition.add_argument("--template", help="MODULE:ATTR of a PipelineBuilderTemplate (default: the seed's DAG)")
+    definition.add_argument(
+        "--template", help="MODULE:ATTR of a PipelineBuilderTemplate (default: the seed's DAG)"
+    )
     definition.add_argument("--name", default="my-pipeline", help="pipeline name (default: my-pipeline)")
     definition.set_defaults(func=_definition)
 

@@ -26,7 +26,10 @@ def test_core_never_imports_aws_cdk() -> None:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            if any(n == "aws_cdk" or n.startswith(("aws_cdk.", "cdk_nag", "constructs_lib.constructs")) for n in names):
+            if any(
+                n == "aws_cdk" or n.startswith(("aws_cdk.", "cdk_nag", "constructs_lib.constructs"))
+                for n in names
+            ):
                 offenders.append(f"{rel}:{node.lineno}")
     assert offenders == [], f"aws_cdk imported outside constructs_lib/constructs: {offenders}"
 
@@ -36,7 +39,9 @@ def test_ruff() -> None:
     paths = [p for p in ("constructs_lib", "tests", "app.py", "bench") if (ROOT / p).exists()]
     check = subprocess.run([str(BIN / "ruff"), "check", *paths], cwd=ROOT, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    fmt = subprocess.run([str(BIN / "ruff"), "format", "--check", *paths], cwd=ROOT, capture_output=True, text=True)
+    fmt = subprocess.run(
+        [str(BIN / "ruff"), "format", "--check", *paths], cwd=ROOT, capture_output=True, text=True
+    )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 

@@ -249,7 +249,8 @@ class StepSpecification:
         ):
             if not isinstance(items, tuple) or not all(isinstance(i, cls) for i in items):
                 raise SpecError(f"{group} must be a tuple of {cls.__name__}", step=where, value=items)
-        for item in (*self.dependencies, *self.outputs):
+        declared: tuple[DependencySpec | OutputSpec, ...] = (*self.dependencies, *self.outputs)
+        for item in declared:
             if not isinstance(item.logical_name, str) or not _NAME.match(item.logical_name):
                 raise SpecError(
                     "invalid logical name", step=where, value=item.logical_name, hint="use snake_case"

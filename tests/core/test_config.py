@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 import subprocess
+import sys
 
 import pytest
 
-from constructs_lib import ConfigError, ModelHyperparameters, PyTorchTrainingConfig
-from constructs_lib import limits
+from constructs_lib import ConfigError, ModelHyperparameters, PyTorchTrainingConfig, limits
 from constructs_lib.examples import SEED_CA_REPOSITORY_ARN, seed_training_config
 
-BASE = {"source_dir": "s3://my-bucket/scripts/sourcedir.tar.gz", "framework_version": "1.13.1", "py_version": "py39"}
+BASE = {
+    "source_dir": "s3://my-bucket/scripts/sourcedir.tar.gz",
+    "framework_version": "1.13.1",
+    "py_version": "py39",
+}
 
 
 def make(**kw: object) -> PyTorchTrainingConfig:
@@ -126,7 +129,7 @@ def test_env_rules_from_botocore() -> None:
     for bad in ("1ABC", "A-B", "A B", ""):
         with pytest.raises(ConfigError, match="invalid environment variable name"):
             make(env={bad: "v"})
-    with pytest.raises(ConfigError, match="env.A.*valid string"):
+    with pytest.raises(ConfigError, match=r"env\.A.*valid string"):
         make(env={"A": 1})
 
 
@@ -139,7 +142,12 @@ def test_codeartifact_arn_validated() -> None:
 def test_source_dir_forms() -> None:
     assert make(source_dir="./code").is_local_source
     assert not make(source_dir="s3://b-b/a/sourcedir.tar.gz").is_local_source
-    for bad in ("s3://my-bucket/scripts/", "s3://my-bucket/scripts/code.zip", "s3://B/x.tar.gz", "https://x/y"):
+    for bad in (
+        "s3://my-bucket/scripts/",
+        "s3://my-bucket/scripts/code.zip",
+        "s3://B/x.tar.gz",
+        "https://x/y",
+    ):
         with pytest.raises(ConfigError, match="source_dir"):
             make(source_dir=bad)
 
@@ -164,7 +172,9 @@ def test_runtime_and_region_and_s3_paths() -> None:
 
 def test_several_errors_reported_together() -> None:
     with pytest.raises(ConfigError) as err:
-        PyTorchTrainingConfig(source_dir="", framework_version="1.13.1", py_version="py39", training_instance_count=0)
+        PyTorchTrainingConfig(
+            source_dir="", framework_version="1.13.1", py_version="py39", training_instance_count=0
+        )
     assert len(err.value.errors) == 2
     assert "source_dir" in str(err.value) and "training_instance_count" in str(err.value)
 

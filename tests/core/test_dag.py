@@ -73,7 +73,10 @@ def test_mermaid() -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.integers(min_value=1, max_value=12), st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=40))
+@given(
+    st.integers(min_value=1, max_value=12),
+    st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=40),
+)
 def test_any_accepted_graph_is_acyclic_and_ordered(n: int, edges: list[tuple[int, int]]) -> None:
     dag = PipelineDAG(nodes=[f"n{i}" for i in range(n)])
     for a, b in edges:

@@ -77,9 +77,9 @@ def test_five_hundred_fields_serialize_without_truncation() -> None:
     assert ModelHyperparameters.from_sagemaker(encoded) == h
 
 
-_name = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12).filter(
-    lambda s: s.strip() != ""
-)
+_name = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12
+).filter(lambda s: s.strip() != "")
 
 
 @settings(max_examples=60, deadline=None)

@@ -21,7 +21,15 @@ def test_exactly_the_seed_metrics() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("0.69", 0.69), ("12", 12.0), ("1.5e-05", 1.5e-05), ("2.5E-3", 2.5e-3), ("-0.5", -0.5), (".5", 0.5), ("3.", 3.0)],
+    [
+        ("0.69", 0.69),
+        ("12", 12.0),
+        ("1.5e-05", 1.5e-05),
+        ("2.5E-3", 2.5e-3),
+        ("-0.5", -0.5),
+        (".5", 0.5),
+        ("3.", 3.0),
+    ],
 )
 @pytest.mark.parametrize("name", METRIC_NAMES)
 def test_regex_captures_whole_number(name: str, text: str, value: float) -> None:

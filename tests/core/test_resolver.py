@@ -19,12 +19,16 @@ from constructs_lib.specs.training_pytorch import pytorch_training_spec
 PROCESSED = "properties.ProcessingOutputConfig.Outputs['{}'].S3Output.S3Uri"
 
 
-def processing_spec(step_type: str, *outputs: tuple[str, DependencyType, tuple[str, ...]]) -> StepSpecification:
+def processing_spec(
+    step_type: str, *outputs: tuple[str, DependencyType, tuple[str, ...]]
+) -> StepSpecification:
     return StepSpecification(
         step_type=step_type,
         node_type=NodeType.SOURCE,
         sagemaker_step_kind=SageMakerStepKind.PROCESSING,
-        outputs=tuple(OutputSpec(name, kind, PROCESSED.format(name), aliases=al) for name, kind, al in outputs),
+        outputs=tuple(
+            OutputSpec(name, kind, PROCESSED.format(name), aliases=al) for name, kind, al in outputs
+        ),
     )
 
 
@@ -47,7 +51,12 @@ PREP = processing_spec(
 
 def test_typed_match_to_processed_data() -> None:
     (res,) = DependencyResolver().resolve("train", TRAIN, [Producer("preprocess", PREP)])
-    assert (res.producer, res.output, res.dependency, res.tier) == ("preprocess", "processed_data", "input_path", "typed")
+    assert (res.producer, res.output, res.dependency, res.tier) == (
+        "preprocess",
+        "processed_data",
+        "input_path",
+        "typed",
+    )
     assert res.score == round(0.5 + 0.2 + 0.2 + 0.1 * 2 / 6, 4)
     line = res.explain()
     assert line.startswith("train.input_path <- preprocess.processed_data [typed 0.93")
@@ -57,7 +66,9 @@ def test_typed_match_to_processed_data() -> None:
 
 def test_exact_name_beats_typed() -> None:
     producer = processing_spec(
-        "Other", ("input_path", DependencyType.PROCESSED_DATA, ()), ("processed_data", DependencyType.PROCESSED_DATA, ())
+        "Other",
+        ("input_path", DependencyType.PROCESSED_DATA, ()),
+        ("processed_data", DependencyType.PROCESSED_DATA, ()),
     )
     (res,) = DependencyResolver().resolve("train", TRAIN, [Producer("p", producer)])
     assert (res.output, res.tier, res.score) == ("input_path", "name", 1.0)
@@ -87,7 +98,10 @@ def test_tie_broken_by_override() -> None:
     a = processing_spec("SplitA", ("processed_data", DependencyType.PROCESSED_DATA, ()))
     b = processing_spec("SplitB", ("processed_data", DependencyType.PROCESSED_DATA, ()))
     (res,) = DependencyResolver().resolve(
-        "train", TRAIN, [Producer("a", a), Producer("b", b)], overrides={"input_path": ("b", "processed_data")}
+        "train",
+        TRAIN,
+        [Producer("a", a), Producer("b", b)],
+        overrides={"input_path": ("b", "processed_data")},
     )
     assert (res.producer, res.tier) == ("b", "override")
 
@@ -95,11 +109,17 @@ def test_tie_broken_by_override() -> None:
 def test_override_errors() -> None:
     producers = [Producer("preprocess", PREP)]
     with pytest.raises(ResolutionError, match="not a direct predecessor"):
-        DependencyResolver().resolve("train", TRAIN, producers, overrides={"input_path": ("nope", "processed_data")})
+        DependencyResolver().resolve(
+            "train", TRAIN, producers, overrides={"input_path": ("nope", "processed_data")}
+        )
     with pytest.raises(ResolutionError, match="does not have"):
-        DependencyResolver().resolve("train", TRAIN, producers, overrides={"input_path": ("preprocess", "nope")})
+        DependencyResolver().resolve(
+            "train", TRAIN, producers, overrides={"input_path": ("preprocess", "nope")}
+        )
     with pytest.raises(ResolutionError, match="dependency the step does not have"):
-        DependencyResolver().resolve("train", TRAIN, producers, overrides={"nope": ("preprocess", "processed_data")})
+        DependencyResolver().resolve(
+            "train", TRAIN, producers, overrides={"nope": ("preprocess", "processed_data")}
+        )
 
 
 def test_unresolved_required_lists_candidates() -> None:
@@ -148,7 +168,9 @@ def test_spec_property_paths_checked_against_sdk() -> None:
 
 
 def test_spec_structure_errors() -> None:
-    out = OutputSpec("a", DependencyType.JOB_OUTPUT, "properties.OutputDataConfig.S3OutputPath", aliases=("b",))
+    out = OutputSpec(
+        "a", DependencyType.JOB_OUTPUT, "properties.OutputDataConfig.S3OutputPath", aliases=("b",)
+    )
     with pytest.raises(SpecError, match="duplicate output"):
         StepSpecification("X", NodeType.SOURCE, SageMakerStepKind.TRAINING, outputs=(out, out))
     clash = OutputSpec("b", DependencyType.JOB_OUTPUT, "properties.OutputDataConfig.S3OutputPath")
@@ -156,7 +178,10 @@ def test_spec_structure_errors() -> None:
         StepSpecification("X", NodeType.SOURCE, SageMakerStepKind.TRAINING, outputs=(out, clash))
     with pytest.raises(SpecError, match="source node cannot have dependencies"):
         StepSpecification(
-            "X", NodeType.SOURCE, SageMakerStepKind.TRAINING, dependencies=(DependencySpec("d", DependencyType.RAW_DATA),)
+            "X",
+            NodeType.SOURCE,
+            SageMakerStepKind.TRAINING,
+            dependencies=(DependencySpec("d", DependencyType.RAW_DATA),),
         )
     assert TRAIN.output("model_data").logical_name == "model_artifacts"
     with pytest.raises(SpecError, match="no such output"):

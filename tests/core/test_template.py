@@ -46,7 +46,9 @@ def test_generate_pipeline_returns_sdk_pipeline() -> None:
 
 
 def test_pipeline_parameter_for_unwired_input() -> None:
-    built = PipelineBuilderTemplate.single_step(seed_training_config(), node="train", region="us-east-1").build("p")
+    built = PipelineBuilderTemplate.single_step(
+        seed_training_config(), node="train", region="us-east-1"
+    ).build("p")
     definition = built.definition
     assert definition["Parameters"] == [
         {
@@ -78,7 +80,9 @@ def test_missing_config() -> None:
 def test_config_for_unknown_node() -> None:
     with pytest.raises(ConfigError, match="not in the DAG"):
         PipelineBuilderTemplate(
-            dag=one_node(), config_map={"train": seed_training_config(), "x": seed_training_config()}, region="us-east-1"
+            dag=one_node(),
+            config_map={"train": seed_training_config(), "x": seed_training_config()},
+            region="us-east-1",
         )
 
 
@@ -96,7 +100,10 @@ def test_unknown_builder_key() -> None:
 def test_builder_missing_for_a_config() -> None:
     with pytest.raises(ConfigError, match="no builder for step type 'PyTorchTrainingStep'"):
         PipelineBuilderTemplate(
-            dag=one_node(), config_map={"train": seed_training_config()}, step_builder_map={}, region="us-east-1"
+            dag=one_node(),
+            config_map={"train": seed_training_config()},
+            step_builder_map={},
+            region="us-east-1",
         )
 
 
@@ -123,7 +130,9 @@ def test_empty_dag_and_wrong_type() -> None:
 def test_region_rules() -> None:
     with pytest.raises(ConfigError, match="no AWS region"):
         PipelineBuilderTemplate(dag=one_node(), config_map={"train": seed_training_config()})
-    from_config = PipelineBuilderTemplate(dag=one_node(), config_map={"train": seed_training_config(region="eu-west-1")})
+    from_config = PipelineBuilderTemplate(
+        dag=one_node(), config_map={"train": seed_training_config(region="eu-west-1")}
+    )
     assert from_config.region == "eu-west-1"
     with pytest.raises(ConfigError, match="region other than the pipeline's"):
         PipelineBuilderTemplate(
@@ -146,7 +155,10 @@ def test_pipeline_name_at_limit() -> None:
 def test_definition_round_trips_and_is_canonical() -> None:
     built = PipelineBuilderTemplate.single_step(seed_training_config(), region="us-east-1").build("p")
     assert json.loads(built.definition_json) == built.definition
-    assert json.dumps(built.definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False) == built.definition_json
+    assert (
+        json.dumps(built.definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        == built.definition_json
+    )
     assert set(built.timings) == {"resolution", "steps", "definition"}
     (pkg,) = built.code_packages
     assert pkg.node == "PyTorchTraining" and pkg.placeholder_uri in built.definition_json

@@ -44,7 +44,11 @@ def test_metric_definitions_reach_the_definition(seed_args: dict[str, Any]) -> N
 
 
 def test_resource_config(seed_args: dict[str, Any]) -> None:
-    assert seed_args["ResourceConfig"] == {"InstanceCount": 1, "InstanceType": "ml.g5.12xlarge", "VolumeSizeInGB": 30}
+    assert seed_args["ResourceConfig"] == {
+        "InstanceCount": 1,
+        "InstanceType": "ml.g5.12xlarge",
+        "VolumeSizeInGB": 30,
+    }
     assert seed_args["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
     image = seed_args["AlgorithmSpecification"]["TrainingImage"]
     assert image == "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:1.13.1-gpu-py39"
@@ -94,9 +98,12 @@ def test_distribution_rules() -> None:
 
     assert "sagemaker_torch_distributed_enabled" not in hps(training_instance_type="ml.g5.2xlarge")  # 1 GPU
     assert "sagemaker_torch_distributed_enabled" not in hps(training_instance_type="ml.m5.xlarge")  # CPU
-    assert hps(training_instance_type="ml.g5.2xlarge", training_instance_count=2)[
-        "sagemaker_torch_distributed_enabled"
-    ] == "true"
+    assert (
+        hps(training_instance_type="ml.g5.2xlarge", training_instance_count=2)[
+            "sagemaker_torch_distributed_enabled"
+        ]
+        == "true"
+    )
     assert "sagemaker_torch_distributed_enabled" not in hps(distribution="off")
     with pytest.raises(ConfigError, match="torch_distributed"):
         hps(framework_version="1.12.1", py_version="py38")
@@ -104,7 +111,9 @@ def test_distribution_rules() -> None:
 
 def test_long_feature_list_ships_as_file(tmp_path: Path) -> None:
     names = [f"feature_{i:04d}" for i in range(500)]
-    hp = ModelHyperparameters(id_name="id", label_name="y", full_field_list=["id", "y", *names], tab_field_list=names)
+    hp = ModelHyperparameters(
+        id_name="id", label_name="y", full_field_list=["id", "y", *names], tab_field_list=names
+    )
     cfg = seed_training_config(source_dir=str(tmp_path), hyperparameters=hp)
     builder = PyTorchTrainingStepBuilder(cfg, region="us-east-1")
     args = builder.training_job_arguments()
@@ -119,18 +128,27 @@ def test_long_feature_list_ships_as_file(tmp_path: Path) -> None:
 
 def test_long_feature_list_with_s3_code_is_an_error() -> None:
     names = [f"feature_{i:04d}" for i in range(500)]
-    hp = ModelHyperparameters(id_name="id", label_name="y", full_field_list=["id", "y", *names], tab_field_list=names)
+    hp = ModelHyperparameters(
+        id_name="id", label_name="y", full_field_list=["id", "y", *names], tab_field_list=names
+    )
     cfg = seed_training_config(source_dir="s3://code-bucket/sourcedir.tar.gz", hyperparameters=hp)
     with pytest.raises(ConfigError) as err:
         PyTorchTrainingStepBuilder(cfg, region="us-east-1").training_job_arguments()
-    assert "full_field_list" in str(err.value) and "2500" in str(err.value) and "local source_dir" in str(err.value)
+    assert (
+        "full_field_list" in str(err.value)
+        and "2500" in str(err.value)
+        and "local source_dir" in str(err.value)
+    )
 
 
 def test_s3_source_dir_used_as_is() -> None:
     cfg = seed_training_config(source_dir="s3://code-bucket/v1/sourcedir.tar.gz")
     builder = PyTorchTrainingStepBuilder(cfg, region="us-east-1")
     args = builder.training_job_arguments()
-    assert json.loads(args["HyperParameters"]["sagemaker_submit_directory"]) == "s3://code-bucket/v1/sourcedir.tar.gz"
+    assert (
+        json.loads(args["HyperParameters"]["sagemaker_submit_directory"])
+        == "s3://code-bucket/v1/sourcedir.tar.gz"
+    )
     assert builder.code_packages() == ()
 
 
@@ -145,7 +163,9 @@ def test_wrong_config_type() -> None:
 
 
 def test_building_is_offline(no_network_attempts: None) -> None:
-    built = PipelineBuilderTemplate.single_step(seed_training_config(), region="eu-west-1").build("offline-check")
+    built = PipelineBuilderTemplate.single_step(seed_training_config(), region="eu-west-1").build(
+        "offline-check"
+    )
     assert "eu-west-1" in built.definition_json
 
 
@@ -167,7 +187,12 @@ def _definition_in_subprocess(seed: str, tmp_path: Path) -> str:
     log = tmp_path / f"net-{seed}.log"
     env["CONSTRUCTS_LIB_NETGUARD_LOG"] = str(log)
     out = subprocess.run(
-        [sys.executable, "-c", _DETERMINISM_SCRIPT], env=env, capture_output=True, text=True, check=True, cwd=tmp_path
+        [sys.executable, "-c", _DETERMINISM_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
     )
     assert not log.exists() or log.read_text() == "", f"network attempted: {log.read_text()}"
     return out.stdout

@@ -213,27 +213,9 @@ def test_synth_works_identically_under_fault(runs: dict[str, Run], fault: str) -
     works_or_fails_in_one_line(run, normal)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library defect (reported to the lead): with AWS_PROFILE naming a profile that does not exist, "
-    "botocore raises ProfileNotFound (raw traceback, exit 1) from limits._model() "
-    "(botocore.session.get_session().get_service_model) and from sdk_adapter.offline_session (boto3.Session "
-    "-> client creation -> get_scoped_config). Build both from a botocore session that ignores the machine's "
-    "profile and config files: botocore.session.Session(session_vars={'profile': (None, None, None, None), "
-    "'config_file': (None, None, os.devnull, None), 'credentials_file': (None, None, os.devnull, None)}), "
-    "passed to boto3.Session(botocore_session=...) in offline_session",
-)
 def test_bogus_credentials_and_profile(runs: dict[str, Run]) -> None:
     works_or_fails_in_one_line(runs["bogus-credentials"], runs["normal"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py defect (reported to the lead): with HOME unusable (a file), `import aws_cdk` fails in jsii "
-    "('Cannot use the jsii package cache in $HOME/.cache/aws/jsii/package-cache: ENOTDIR ... set "
-    "JSII_RUNTIME_PACKAGE_CACHE_ROOT ...') and app.py prints a ~35-line traceback; catch the jsii "
-    "JSIIError/JavaScriptError around the aws_cdk import and build_app().synth() (and ConstructsLibError) "
-    "in app.py's __main__ and print one line, exit 2",
-)
 def test_unusable_home(runs: dict[str, Run]) -> None:
     works_or_fails_in_one_line(runs["unusable-home"], runs["normal"])

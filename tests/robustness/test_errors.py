@@ -187,11 +187,6 @@ def test_missing_source_dir_is_config_error(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------ entry points that currently leak other exceptions
-_DEFECT = "library defect (reported to the lead): "
-
-
-def _xfail(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=_DEFECT + reason)
 
 
 LEAKS: list[Any] = [
@@ -438,33 +433,16 @@ _CONSTRUCT_PROPS: list[Any] = [
         {"job_role": "arn:aws:iam::123456789012:role/existing"},
         "job_role",
         id="job-role-arn-string",
-        marks=_xfail(
-            "constructs/pipeline.py SageMakerPipeline._setup: job_role given as an ARN string (a common "
-            "mistake) fails deep inside with AttributeError and is reported as SynthError 'CDK failed while "
-            "building the pipeline construct: AttributeError: 'str' object has no attribute 'role_arn'', "
-            "naming no field; check isinstance(job_role, iam.IRole) (same for pipeline_role, "
-            "artifact_bucket, encryption_key) -> ConfigError(field='job_role', hint='iam.Role.from_role_arn(...)')"
-        ),
     ),
     pytest.param(
         {"tags": [("team", "ml")]},
         "tags",
         id="tags-not-a-mapping",
-        marks=_xfail(
-            "constructs/pipeline.py _check_tags: tags that are not a Mapping (a list of pairs) raise "
-            "AttributeError (.items()), reported as SynthError 'CDK failed ...' naming no field; check "
-            "isinstance(tags, Mapping) -> ConfigError(field='tags')"
-        ),
     ),
     pytest.param(
         {"description": 5},
         "description",
         id="description-not-str",
-        marks=_xfail(
-            "constructs/pipeline.py SageMakerPipeline._setup: a non-str description raises TypeError "
-            "(len(5)), reported as SynthError 'CDK failed ...' naming no field; check isinstance(description, "
-            "str) -> ConfigError(field='description')"
-        ),
     ),
 ]
 

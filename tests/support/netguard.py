@@ -99,8 +99,6 @@ def guarded_env(base: dict[str, str] | None = None) -> dict[str, str]:
     for key in list(env):
         if key.startswith("AWS_") and key not in ("AWS_EC2_METADATA_DISABLED",):
             del env[key]
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(SITECUSTOMIZE_DIR), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SITECUSTOMIZE_DIR), env.get("PYTHONPATH", "")) if p)
     env["CONSTRUCTS_LIB_NETGUARD_LOG"] = env.get("CONSTRUCTS_LIB_NETGUARD_LOG", "")
     return env

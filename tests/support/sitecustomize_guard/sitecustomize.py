@@ -9,7 +9,7 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import netguard  # noqa: E402
+import netguard
 
 netguard.install()
 _log = os.environ.get("CONSTRUCTS_LIB_NETGUARD_LOG")
