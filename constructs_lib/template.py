@@ -294,6 +294,9 @@ class PipelineBuilderTemplate:
             parameters=sorted(parameters, key=lambda p: p.name),
             steps=[steps[n] for n in self.dag.topological_order()],
             sagemaker_session=ctx.session,
+            # The SDK's default makes SageMaker create Experiments entities per execution, which needs
+            # permissions the pipeline role does not have and nobody asked for.
+            pipeline_experiment_config=None,
         )
         try:
             definition = json.loads(pipeline.definition())
