@@ -18,8 +18,10 @@ from constructs_lib.errors import ConfigError
 
 __all__ = [
     "StrictModel",
+    "check_entry_point",
     "check_env",
     "check_s3_uri",
+    "check_source_location",
     "config_error_from_validation",
 ]
 
@@ -170,6 +172,43 @@ def check_s3_uri(value: str, *, field: str, require_suffix: str | None = None) -
             field=field,
             value=value,
             hint=f"point at the {require_suffix} object itself",
+        )
+    return value
+
+
+_ENTRY_POINT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
+
+
+def check_entry_point(value: str, *, field: str, example: str = "train.py") -> str:
+    """A Python script path relative to its source directory (``preprocess.py``, ``pkg/run.py``)."""
+    if not value or not value.strip():
+        raise ConfigError("must be provided", field=field, value=value, hint=f"e.g. {example!r}")
+    if value.startswith("/") or ".." in value.split("/") or "\\" in value:
+        raise ConfigError(
+            "must be a path relative to source_dir", field=field, value=value, hint=f"e.g. {example!r}"
+        )
+    if not value.endswith(".py"):
+        raise ConfigError("must be a Python file", field=field, value=value, hint=f"e.g. {example!r}")
+    if not _ENTRY_POINT.match(value):
+        raise ConfigError(
+            "may only contain letters, digits, '_', '-', '.' and '/'",
+            field=field,
+            value=value,
+            hint="the name is placed in the job's command line; rename the script",
+        )
+    return value
+
+
+def check_source_location(value: str, *, field: str = "source_dir") -> str:
+    """A code location: a local directory path, or an ``s3://…tar.gz`` object (script mode needs a tarball)."""
+    if value.startswith("s3://"):
+        check_s3_uri(value, field=field, require_suffix=".tar.gz")
+    elif "://" in value:
+        raise ConfigError(
+            "unsupported source location",
+            field=field,
+            value=value,
+            hint="a local directory, or s3://…/sourcedir.tar.gz",
         )
     return value
 

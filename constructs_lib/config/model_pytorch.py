@@ -9,8 +9,8 @@ from typing import ClassVar, Self
 from pydantic import Field, field_validator, model_validator
 
 from constructs_lib import limits
-from constructs_lib.config.base import StrictModel, check_env, check_s3_uri
-from constructs_lib.config.preprocessing_tabular import SCRIPTS_DIR, check_entry_point
+from constructs_lib.config.base import StrictModel, check_entry_point, check_env, check_s3_uri
+from constructs_lib.config.preprocessing_tabular import SCRIPTS_DIR
 from constructs_lib.config.training_pytorch import check_framework_pair, check_instance_type, check_region
 from constructs_lib.errors import ConfigError
 

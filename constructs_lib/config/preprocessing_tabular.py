@@ -8,14 +8,19 @@ config (:mod:`constructs_lib.config.data_load`) extends it too.
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import ClassVar, Self
 
 from pydantic import Field, StrictFloat, StrictInt, field_validator, model_validator
 
 from constructs_lib import limits
-from constructs_lib.config.base import StrictModel, check_env, check_s3_uri
+from constructs_lib.config.base import (
+    StrictModel,
+    check_entry_point,
+    check_env,
+    check_s3_uri,
+    check_source_location,
+)
 from constructs_lib.config.training_pytorch import check_instance_type, check_region
 from constructs_lib.errors import ConfigError
 
@@ -30,30 +35,9 @@ __all__ = [
 #: The scripts shipped with the library (one directory per step type).
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
 
-_ENTRY_POINT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
 
 #: scikit-learn image versions are looked up in these scopes of the SDK's ``sklearn.json``.
 _SKLEARN_SCOPES = ("inference", "training")
-
-
-def check_entry_point(value: str, *, field: str) -> str:
-    """A Python script path relative to its source directory (``preprocess.py``, ``pkg/run.py``)."""
-    if not value or not value.strip():
-        raise ConfigError("must be provided", field=field, value=value, hint="e.g. 'preprocess.py'")
-    if value.startswith("/") or ".." in value.split("/") or "\\" in value:
-        raise ConfigError(
-            "must be a path relative to source_dir", field=field, value=value, hint="e.g. 'preprocess.py'"
-        )
-    if not value.endswith(".py"):
-        raise ConfigError("must be a Python file", field=field, value=value, hint="e.g. 'preprocess.py'")
-    if not _ENTRY_POINT.match(value):
-        raise ConfigError(
-            "may only contain letters, digits, '_', '-', '.' and '/'",
-            field=field,
-            value=value,
-            hint="the name is placed in the job's command line; rename the script",
-        )
-    return value
 
 
 def check_processing_arguments(arguments: list[str], *, field: str) -> list[str]:
@@ -231,16 +215,7 @@ class ProcessingJobConfig(StrictModel):
                 value=v,
                 hint="None for the shipped script, a local directory, or s3://…/sourcedir.tar.gz",
             )
-        if v.startswith("s3://"):
-            check_s3_uri(v, field="source_dir", require_suffix=".tar.gz")
-        elif "://" in v:
-            raise ConfigError(
-                "unsupported source location",
-                field="source_dir",
-                value=v,
-                hint="a local directory, or s3://…/sourcedir.tar.gz",
-            )
-        return v
+        return check_source_location(v)
 
     @field_validator("env")
     @classmethod

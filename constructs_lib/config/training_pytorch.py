@@ -11,7 +11,13 @@ from pydantic import Field, StrictInt, field_validator, model_validator
 
 from constructs_lib import limits
 from constructs_lib.codeartifact import CA_REPOSITORY_ARN_ENV, parse_repository_arn
-from constructs_lib.config.base import StrictModel, check_env, check_s3_uri
+from constructs_lib.config.base import (
+    StrictModel,
+    check_entry_point,
+    check_env,
+    check_s3_uri,
+    check_source_location,
+)
 from constructs_lib.config.hyperparameters import ModelHyperparameters
 from constructs_lib.errors import ConfigError
 
@@ -158,22 +164,7 @@ class PyTorchTrainingConfig(StrictModel):
     @field_validator("training_entry_point")
     @classmethod
     def _entry_point(cls, v: str) -> str:
-        if not v or not v.strip():
-            raise ConfigError(
-                "must be provided", field="training_entry_point", value=v, hint="e.g. 'train.py'"
-            )
-        if v.startswith("/") or ".." in v.split("/") or "\\" in v:
-            raise ConfigError(
-                "must be a path relative to source_dir",
-                field="training_entry_point",
-                value=v,
-                hint="e.g. 'train.py' or 'pkg/train.py'",
-            )
-        if not v.endswith(".py"):
-            raise ConfigError(
-                "must be a Python file", field="training_entry_point", value=v, hint="e.g. 'train.py'"
-            )
-        return v
+        return check_entry_point(v, field="training_entry_point")
 
     @field_validator("source_dir")
     @classmethod
@@ -185,16 +176,7 @@ class PyTorchTrainingConfig(StrictModel):
                 value=v,
                 hint="a local directory with the entry point, or s3://…/sourcedir.tar.gz",
             )
-        if v.startswith("s3://"):
-            check_s3_uri(v, field="source_dir", require_suffix=".tar.gz")
-        elif "://" in v:
-            raise ConfigError(
-                "unsupported source location",
-                field="source_dir",
-                value=v,
-                hint="a local directory, or s3://…/sourcedir.tar.gz",
-            )
-        return v
+        return check_source_location(v)
 
     @field_validator("framework_version", "py_version")
     @classmethod
