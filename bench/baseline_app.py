@@ -126,7 +126,14 @@ def pipeline_definition() -> str:
         name=STEP_NAME,
         step_args=estimator.fit(inputs={"data": TrainingInput(s3_data=input_path, s3_data_type="S3Prefix")}),
     )
-    pipeline = Pipeline(name=PIPELINE_NAME, parameters=[input_path], steps=[step], sagemaker_session=session)
+    pipeline = Pipeline(
+        name=PIPELINE_NAME,
+        parameters=[input_path],
+        steps=[step],
+        sagemaker_session=session,
+        # no Experiments entities per execution (the role is not granted SageMaker Experiments)
+        pipeline_experiment_config=None,
+    )
     text: str = pipeline.definition()
     return text
 
