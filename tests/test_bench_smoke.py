@@ -77,7 +77,7 @@ def test_bench_cli_quick_coldstart_writes_report(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--only", "coldstart", "--out", str(out)],
         cwd=tmp_path,  # anything the CLI wrote into its working directory would show up here
-        env={**_env(tmp_path), "PYTHONPATH": str(ROOT)},
+        env=_env(tmp_path),  # PYTHONPATH: the guard's sitecustomize, then the repository root
         capture_output=True,
         text=True,
         timeout=300,
