@@ -67,13 +67,23 @@ def isolated_botocore_session() -> Any:
 
     import botocore.session
 
-    return botocore.session.Session(
+    session = botocore.session.Session(
         session_vars={
             "profile": (None, None, None, None),
             "config_file": (None, None, os.devnull, None),
             "credentials_file": (None, None, os.devnull, None),
         }
     )
+    # Share one loader: every session then reuses the service models already parsed in this process.
+    session.register_component("data_loader", _shared_loader())
+    return session
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_loader() -> Any:
+    import botocore.loaders
+
+    return botocore.loaders.create_loader()
 
 
 @functools.lru_cache(maxsize=1)

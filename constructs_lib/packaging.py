@@ -53,6 +53,7 @@ __all__ = [
     "SKIPPED_SUFFIXES",
     "deterministic_tar_gz",
     "pack_source_dir",
+    "safe_extract",
     "source_fingerprint",
     "write_source_tarball",
 ]
@@ -433,3 +434,25 @@ def _human(size: int) -> str:
             return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"  # pragma: no cover
+
+
+def safe_extract(tar: tarfile.TarFile, destination: str | Path) -> None:
+    """Extract ``tar`` below ``destination``, refusing absolute paths, ``..``, links and special files.
+
+    Uses the standard library's ``"data"`` filter where it exists (Python >= 3.11.4, 3.12); older 3.11
+    interpreters (Debian's 3.11.2) get the same checks done here.
+    """
+    dest = Path(destination).resolve()
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(dest, filter="data")
+        return
+    for member in tar.getmembers():
+        target = (dest / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or (target != dest and dest not in target.parents):
+            raise ConfigError(
+                "refusing to extract an archive member",
+                field="archive",
+                value=member.name,
+                hint="only regular files and directories below the destination are extracted",
+            )
+    tar.extractall(dest)

@@ -51,7 +51,7 @@ def import_sagemaker() -> None:
 
     previous_hook = sys.excepthook
     try:
-        import sagemaker  # noqa: F401
+        import sagemaker
         import sagemaker.telemetry.telemetry_logging as telemetry
     except ImportError as exc:  # pragma: no cover - dependency is declared
         raise SynthError(
@@ -65,6 +65,24 @@ def import_sagemaker() -> None:
         return None
 
     telemetry._send_telemetry_request = _no_telemetry
+
+    import sagemaker.estimator
+    import sagemaker.utils
+
+    # Every estimator re-parses botocore's endpoints.json (twice) to resolve the STS endpoint; it is the
+    # same data for the whole process.
+    if not hasattr(sagemaker.utils._botocore_resolver, "cache_info"):
+        sagemaker.utils._botocore_resolver = functools.lru_cache(maxsize=1)(
+            sagemaker.utils._botocore_resolver
+        )
+
+    # Every estimator creates a TensorBoardApp (a boto3 client of its own) that only
+    # Estimator.get_app_url() uses, never a definition; keep its region, skip the client.
+    class _OfflineTensorBoardApp:
+        def __init__(self, region: str | None = None) -> None:
+            self.region = region
+
+    sagemaker.estimator.TensorBoardApp = _OfflineTensorBoardApp
     # The SDK installs rich's traceback printer as the process-wide excepthook on import; give the
     # user's process its own back.
     sys.excepthook = previous_hook

@@ -214,9 +214,10 @@ class PipelineBuilderTemplate:
             kwargs["artifact_root"] = self.artifact_root
         return BuildContext(sagemaker_session=self.sagemaker_session, **kwargs)
 
-    def builders(self, name: str) -> dict[str, StepBuilderBase]:
-        """One builder per node, for pipeline ``name`` (no SDK steps built yet)."""
-        ctx = self.context(name)
+    def builders(self, name: str, ctx: BuildContext | None = None) -> dict[str, StepBuilderBase]:
+        """One builder per node, for pipeline ``name`` (no SDK steps built yet), sharing ``ctx`` (default: a
+        new :meth:`context`)."""
+        ctx = ctx if ctx is not None else self.context(name)
         return {
             node: self.step_builder_map[self.node_types[node]](
                 self.config_map[node], step_name=node, context=ctx
@@ -252,7 +253,7 @@ class PipelineBuilderTemplate:
         from sagemaker.workflow.pipeline import Pipeline
 
         ctx = self.context(name)
-        builders = self.builders(name)
+        builders = self.builders(name, ctx)
         steps: dict[str, Any] = {}
         resolutions: list[Resolution] = []
         parameters: list[Any] = []

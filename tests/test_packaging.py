@@ -331,3 +331,28 @@ def test_write_source_tarball(tmp_path: Path) -> None:
     assert gzip.decompress(fixed.read_bytes())[:9] != b""
     with pytest.raises(ConfigError, match="plain file name"):
         write_source_tarball(src, tmp_path / "out", entry_point="train.py", file_name="../x.tar.gz")
+
+
+def test_safe_extract_with_and_without_the_stdlib_filter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import tarfile
+
+    from constructs_lib.packaging import deterministic_tar_gz, safe_extract
+
+    good = deterministic_tar_gz({"a/b.py": b"x = 1\n"})
+    for use_filter in (True, False):
+        if not use_filter:
+            monkeypatch.delattr(tarfile, "data_filter", raising=False)
+        dest = tmp_path / f"out-{use_filter}"
+        with tarfile.open(fileobj=io.BytesIO(good), mode="r:gz") as tar:
+            safe_extract(tar, dest)
+        assert (dest / "a" / "b.py").read_bytes() == b"x = 1\n"
+    evil = io.BytesIO()
+    with tarfile.open(fileobj=evil, mode="w") as tar:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"!"))
+    evil.seek(0)
+    with tarfile.open(fileobj=evil, mode="r") as tar, pytest.raises(ConfigError, match="refusing to extract"):
+        safe_extract(tar, tmp_path / "evil")
+    assert not (tmp_path / "escape.txt").exists()

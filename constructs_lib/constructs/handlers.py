@@ -10,11 +10,14 @@ cfn-lint (its resource-level ``Metadata.cfn-lint.config.ignore_checks``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from aws_cdk import CfnResource, Stack, Validations
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
+
+if TYPE_CHECKING:  # pragma: no cover
+    from aws_cdk import aws_lambda as lambda_
 
 from constructs_lib.constructs.nag import R_CDK_HANDLER, acknowledge, flatten_cfn_reference
 
@@ -77,10 +80,14 @@ def tidy_cdk_handlers(scope: Construct) -> None:
     stack = Stack.of(scope)
     for child in stack.node.children:
         cid = child.node.id
-        if isinstance(child, lambda_.Function) and cid.startswith(_BUCKET_DEPLOYMENT_PREFIX):
-            acknowledge_cdk_handler(child)
-            if isinstance(child.node.default_child, CfnResource):
-                _ignore_lint(child.node.default_child)
+        if cid.startswith(_BUCKET_DEPLOYMENT_PREFIX):
+            # imported here: aws_lambda costs ~0.1 s and only S3-stored definitions create this handler
+            from aws_cdk import aws_lambda as lambda_
+
+            if isinstance(child, lambda_.Function):
+                acknowledge_cdk_handler(child)
+                if isinstance(child.node.default_child, CfnResource):
+                    _ignore_lint(child.node.default_child)
         elif cid == _AUTO_DELETE_PROVIDER:
             handler = child.node.try_find_child("Handler")
             if isinstance(handler, CfnResource):

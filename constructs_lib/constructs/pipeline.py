@@ -19,7 +19,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
-from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
@@ -131,6 +130,34 @@ def _check_tags(tags: Mapping[str, str]) -> dict[str, str]:
                 hint=f"0-{value_shape.max} characters of letters, digits, spaces and _.:/=+-@",
             )
     return dict(sorted(tags.items()))
+
+
+#: Above this many distinct key prefixes under ``<pipeline name>/`` in the artifact bucket, the job role's
+#: S3 grants name the pipeline's prefix instead (about 200 policy characters per step prefix would pass
+#: IAM's 10,240-character limit on a role's inline policies at ~50 steps).
+MAX_EXACT_ARTIFACT_PREFIXES = 8
+
+
+def _merge_pipeline_prefixes(
+    items: list[tuple[BucketRef, str]], pipeline_name: str
+) -> list[tuple[BucketRef, str]]:
+    """Replace the artifact-bucket prefixes under ``<pipeline_name>/`` by that one prefix when there are more
+    than :data:`MAX_EXACT_ARTIFACT_PREFIXES` of them (all steps share one job role, so the union of their
+    prefixes is granted either way; this keeps the policy size constant in the number of steps)."""
+    root = f"{pipeline_name}/"
+    under = {key for bucket, key in items if bucket.label == "" and key.startswith(root)}
+    if len(under) <= MAX_EXACT_ARTIFACT_PREFIXES:
+        return items
+    merged: list[tuple[BucketRef, str]] = []
+    seen = False
+    for bucket, key in items:
+        if bucket.label == "" and key.startswith(root):
+            if not seen:
+                merged.append((bucket, root))
+                seen = True
+            continue
+        merged.append((bucket, key))
+    return merged
 
 
 class SageMakerPipeline(Construct):
@@ -451,7 +478,7 @@ class SageMakerPipeline(Construct):
         #: ``"inline"`` or ``"s3"``: where the definition went.
         self.definition_storage: Literal["inline", "s3"] = storage_kind
         #: The ``BucketDeployment`` of a definition stored in S3 (``None`` when inline).
-        self.definition_deployment: s3deploy.BucketDeployment | None = None
+        self.definition_deployment: Any = None
         #: The S3 key of a definition stored in S3 (``None`` when inline).
         self.definition_object_key: str | None = None
         if storage_kind == "inline":
@@ -459,6 +486,9 @@ class SageMakerPipeline(Construct):
             # struct's fields to CloudFormation's PascalCase.
             pipeline_definition: dict[str, Any] = {"PipelineDefinitionBody": stack.to_json_string(definition)}
         else:
+            # imported here: aws_s3_deployment (and its Lambda) costs ~0.1 s and only large definitions use it
+            from aws_cdk import aws_s3_deployment as s3deploy
+
             digest = hashlib.sha256(
                 (built.definition_json + "\n" + json.dumps(code_hashes, sort_keys=True)).encode("utf-8")
             ).hexdigest()
@@ -545,6 +575,8 @@ class SageMakerPipeline(Construct):
         # A step's outputs are its successors' inputs (wired as property references, which name no
         # URI): every output prefix is readable too.
         reads.extend(writes)
+        reads = _merge_pipeline_prefixes(reads, self.pipeline_name)
+        writes = _merge_pipeline_prefixes(writes, self.pipeline_name)
 
         envs = {node: dict(getattr(cfg, "env", None) or {}) for node, cfg in self._config_map.items()}
         key_arns = [self.encryption_key.key_arn] if self.encryption_key is not None else []

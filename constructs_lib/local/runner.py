@@ -49,7 +49,7 @@ from typing import Any
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.errors import ConfigError, ConstructsLibError
 from constructs_lib.metrics import extract_metrics
-from constructs_lib.packaging import deterministic_tar_gz, pack_source_dir
+from constructs_lib.packaging import deterministic_tar_gz, pack_source_dir, safe_extract
 
 __all__ = [
     "CHANNEL",
@@ -471,7 +471,7 @@ def run_training_locally(
     source_tar = work / "sourcedir.tar.gz"
     source_tar.write_bytes(tarball)
     with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
-        tar.extractall(code_dir, filter="data")
+        safe_extract(tar, code_dir)
 
     input_data_config = {
         CHANNEL: {

@@ -31,7 +31,7 @@ from constructs_lib.local.runner import (
     to_cmd_args,
 )
 from constructs_lib.metrics import METRIC_NAMES
-from constructs_lib.packaging import pack_source_dir
+from constructs_lib.packaging import pack_source_dir, safe_extract
 
 pytestmark = pytest.mark.torch
 
@@ -191,7 +191,7 @@ def test_model_tar_reloads_and_predicts(
     data = result.model_tar.read_bytes()
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         assert sorted(tar.getnames()) == ["model.pt", "model_meta.json"]
-        tar.extractall(tmp_path / "model", filter="data")
+        safe_extract(tar, tmp_path / "model")
     train = _load_train_py(reference_source_dir() / "train.py")
     model, meta = train.load_model(tmp_path / "model")
     assert meta["vocabularies"]["feature3"] == ["A", "B", "C", "D", "E"]
