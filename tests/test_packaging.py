@@ -333,7 +333,9 @@ def test_write_source_tarball(tmp_path: Path) -> None:
         write_source_tarball(src, tmp_path / "out", entry_point="train.py", file_name="../x.tar.gz")
 
 
-def test_safe_extract_with_and_without_the_stdlib_filter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_safe_extract_with_and_without_the_stdlib_filter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
     import tarfile
 
