@@ -20,6 +20,7 @@ __all__ = [
     "StrictModel",
     "check_entry_point",
     "check_env",
+    "check_present",
     "check_s3_uri",
     "check_source_location",
     "config_error_from_validation",
@@ -196,6 +197,13 @@ def check_entry_point(value: str, *, field: str, example: str = "train.py") -> s
             value=value,
             hint="the name is placed in the job's command line; rename the script",
         )
+    return value
+
+
+def check_present(value: str, *, field: str, hint: str) -> str:
+    """A required text field must not be empty or blank."""
+    if not value or not value.strip():
+        raise ConfigError("must be provided", field=field, value=value, hint=hint)
     return value
 
 

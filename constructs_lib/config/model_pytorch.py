@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 from typing import ClassVar, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from constructs_lib import limits
-from constructs_lib.config.base import StrictModel, check_entry_point, check_env, check_s3_uri
+from constructs_lib.config.base import StrictModel, check_entry_point, check_env, check_present, check_s3_uri
 from constructs_lib.config.preprocessing_tabular import SCRIPTS_DIR
 from constructs_lib.config.training_pytorch import check_framework_pair, check_instance_type, check_region
 from constructs_lib.errors import ConfigError
@@ -92,11 +92,8 @@ class PyTorchModelConfig(StrictModel):
 
     @field_validator("framework_version", "py_version")
     @classmethod
-    def _present(cls, v: str, info: object) -> str:
-        name = getattr(info, "field_name", "value")
-        if not v or not v.strip():
-            raise ConfigError("must be provided", field=name, value=v, hint="e.g. framework 2.3.0 with py311")
-        return v
+    def _present(cls, v: str, info: ValidationInfo) -> str:
+        return check_present(v, field=info.field_name or "value", hint="e.g. framework 2.3.0 with py311")
 
     @field_validator("inference_instance_type")
     @classmethod

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Literal, Self
 
-from pydantic import Field, StrictInt, field_validator, model_validator
+from pydantic import Field, StrictInt, ValidationInfo, field_validator, model_validator
 
 from constructs_lib import limits
 from constructs_lib.codeartifact import CA_REPOSITORY_ARN_ENV, parse_repository_arn
@@ -15,6 +15,7 @@ from constructs_lib.config.base import (
     StrictModel,
     check_entry_point,
     check_env,
+    check_present,
     check_s3_uri,
     check_source_location,
 )
@@ -180,11 +181,8 @@ class PyTorchTrainingConfig(StrictModel):
 
     @field_validator("framework_version", "py_version")
     @classmethod
-    def _present(cls, v: str, info: object) -> str:
-        name = getattr(info, "field_name", "value")
-        if not v or not v.strip():
-            raise ConfigError("must be provided", field=name, value=v, hint="e.g. framework 2.3.0 with py311")
-        return v
+    def _present(cls, v: str, info: ValidationInfo) -> str:
+        return check_present(v, field=info.field_name or "value", hint="e.g. framework 2.3.0 with py311")
 
     @field_validator("env")
     @classmethod
