@@ -79,16 +79,6 @@ def resolve_region(context_value: object, environ: Mapping[str, str]) -> str:
     return environ.get("CDK_DEFAULT_REGION") or environ.get("AWS_REGION") or DEFAULT_REGION
 
 
-def full_dag_template(region: str) -> PipelineBuilderTemplate | None:
-    """The seed's four-step DAG (load -> preprocess -> train -> model), or ``None`` when this version of
-    the library has no data-load / preprocessing / model step types."""
-    try:
-        template: PipelineBuilderTemplate = seed_dag_template(region)
-    except ImportError:
-        return None
-    return template
-
-
 def example_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
     """``ConstructsLibExample``: the seed's training step as a one-step pipeline."""
     stack = cdk.Stack(scope, "ConstructsLibExample", env=env, description="constructs_lib: PyTorch training")
@@ -102,13 +92,11 @@ def example_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
     return stack
 
 
-def dag_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack | None:
-    """``ConstructsLibDagExample``: the seed's full DAG (``None`` when the step types are missing)."""
+def dag_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
+    """``ConstructsLibDagExample``: the seed's full DAG (load -> preprocess -> train -> model)."""
     region = env.region
     assert region is not None
-    template = full_dag_template(region)
-    if template is None:
-        return None
+    template: PipelineBuilderTemplate = seed_dag_template(region)
     stack = cdk.Stack(scope, "ConstructsLibDagExample", env=env, description="constructs_lib: seed DAG")
     PyTorchTrainingPipeline(
         stack,

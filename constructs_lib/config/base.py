@@ -21,6 +21,7 @@ __all__ = [
     "check_entry_point",
     "check_env",
     "check_present",
+    "check_range",
     "check_s3_uri",
     "check_source_location",
     "config_error_from_validation",
@@ -197,6 +198,15 @@ def check_entry_point(value: str, *, field: str, example: str = "train.py") -> s
             value=value,
             hint="the name is placed in the job's command line; rename the script",
         )
+    return value
+
+
+def check_range(
+    value: int, *, field: str, low: int, high: int, unit: str = "", what: str = "out of range"
+) -> int:
+    """``low <= value <= high``, else a :class:`ConfigError` whose hint is ``"<low>..<high> <unit>"``."""
+    if not low <= value <= high:
+        raise ConfigError(what, field=field, value=value, hint=f"{low}..{high}{' ' + unit if unit else ''}")
     return value
 
 

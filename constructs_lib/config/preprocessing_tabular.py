@@ -18,6 +18,7 @@ from constructs_lib.config.base import (
     StrictModel,
     check_entry_point,
     check_env,
+    check_range,
     check_s3_uri,
     check_source_location,
 )
@@ -156,34 +157,29 @@ class ProcessingJobConfig(StrictModel):
     @classmethod
     def _count(cls, v: int) -> int:
         shape = limits.shape("ProcessingInstanceCount")
-        low, high = shape.min or 1, shape.max or 100
-        if not low <= v <= high:
-            raise ConfigError(
-                "out of range", field="processing_instance_count", value=v, hint=f"{low}..{high}"
-            )
-        return v
+        return check_range(v, field="processing_instance_count", low=shape.min or 1, high=shape.max or 100)
 
     @field_validator("processing_volume_size")
     @classmethod
     def _volume(cls, v: int) -> int:
         shape = limits.shape("ProcessingVolumeSizeInGB")
-        low, high = shape.min or 1, shape.max or limits.max_volume_size_gb()
-        if not low <= v <= high:
-            raise ConfigError(
-                "volume size out of range", field="processing_volume_size", value=v, hint=f"{low}..{high} GB"
-            )
-        return v
+        high = shape.max or limits.max_volume_size_gb()
+        return check_range(
+            v,
+            field="processing_volume_size",
+            low=shape.min or 1,
+            high=high,
+            unit="GB",
+            what="volume size out of range",
+        )
 
     @field_validator("max_runtime_seconds")
     @classmethod
     def _runtime(cls, v: int) -> int:
         shape = limits.shape("ProcessingMaxRuntimeInSeconds")
-        low, high = shape.min or 1, shape.max or 777_600
-        if not low <= v <= high:
-            raise ConfigError(
-                "out of range", field="max_runtime_seconds", value=v, hint=f"{low}..{high} seconds"
-            )
-        return v
+        return check_range(
+            v, field="max_runtime_seconds", low=shape.min or 1, high=shape.max or 777_600, unit="seconds"
+        )
 
     @field_validator("framework_version")
     @classmethod

@@ -16,6 +16,7 @@ from constructs_lib.config.base import (
     check_entry_point,
     check_env,
     check_present,
+    check_range,
     check_s3_uri,
     check_source_location,
 )
@@ -156,11 +157,9 @@ class PyTorchTrainingConfig(StrictModel):
     def _volume(cls, v: int) -> int:
         low = limits.shape("VolumeSizeInGB").min or 1
         high = limits.max_volume_size_gb()
-        if not low <= v <= high:
-            raise ConfigError(
-                "volume size out of range", field="training_volume_size", value=v, hint=f"{low}..{high} GB"
-            )
-        return v
+        return check_range(
+            v, field="training_volume_size", low=low, high=high, unit="GB", what="volume size out of range"
+        )
 
     @field_validator("training_entry_point")
     @classmethod
@@ -203,14 +202,7 @@ class PyTorchTrainingConfig(StrictModel):
     @classmethod
     def _runtime(cls, v: int) -> int:
         low = limits.shape("MaxRuntimeInSeconds").min or 1
-        if not low <= v <= MAX_RUNTIME_SECONDS:
-            raise ConfigError(
-                "out of range",
-                field="max_runtime_seconds",
-                value=v,
-                hint=f"{low}..{MAX_RUNTIME_SECONDS} seconds",
-            )
-        return v
+        return check_range(v, field="max_runtime_seconds", low=low, high=MAX_RUNTIME_SECONDS, unit="seconds")
 
     @field_validator("region")
     @classmethod
