@@ -25,6 +25,12 @@ os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 netguard.install()
 
+# Property tests draw the same examples on every run: CI must not pass or fail by chance.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("constructs_lib", derandomize=True, print_blob=True)
+_hypothesis_settings.load_profile("constructs_lib")
+
 
 @pytest.fixture
 def no_network_attempts() -> Iterator[None]:

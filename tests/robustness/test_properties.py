@@ -527,7 +527,7 @@ def specs(draw: st.DrawFn, *, producer: bool) -> tuple[Any, frozenset[str]]:
     free = [n for n in ("data_in", "model_out", "artifacts", "table", "y") if n not in out_names]
     outputs = []
     for i, name in enumerate(out_names):
-        aliases = draw(st.lists(st.sampled_from(free), max_size=2, unique=True))
+        aliases = draw(st.lists(st.sampled_from(free), max_size=2, unique=True)) if free else []
         free = [n for n in free if n not in aliases]
         if "alias_clash" in faults and i == 0:
             aliases = [*aliases, name]
