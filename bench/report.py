@@ -232,7 +232,7 @@ def growth_section(result: GrowthResult, rounds: int) -> tuple[str, dict[str, di
         "Each (shape, N) in a fresh child process (`python -m bench.growth worker SHAPE N ...`), "
         f"{rounds} round(s), sizes in ascending then descending order on alternate rounds; medians (min-max). "
         "Definition generation = `BuiltPipeline.timings['steps'] + timings['definition']`; dependency "
-        "resolution = `timings['resolution']` (during the build) and a separate `template.plan()`; construct "
+        "resolution = `template.plan()` (the resolution path the build shares, without SDK steps); construct "
         "synth = `SageMakerPipeline(...)` + `app.synth()`, with the construct's own `template.build()` answered "
         "from the build just measured (so it is the construct's and CDK's time only); peak RSS = the child's `wait4` rusage (Python and the jsii Node process it reaps).",
         "",

@@ -47,14 +47,6 @@ class CodeArtifactRepository:
         """``arn:…:domain/<domain>`` (``GetAuthorizationToken`` is authorised on the domain)."""
         return f"arn:{self.partition}:codeartifact:{self.region}:{self.account}:domain/{self.domain}"
 
-    @property
-    def package_arn_prefix(self) -> str:
-        """``arn:…:package/<domain>/<repository>`` (``ReadFromRepository`` on packages of the repository)."""
-        return (
-            f"arn:{self.partition}:codeartifact:{self.region}:{self.account}:"
-            f"package/{self.domain}/{self.repository}"
-        )
-
 
 def parse_repository_arn(
     value: str, *, field: str = f"env[{CA_REPOSITORY_ARN_ENV!r}]"

@@ -3,57 +3,81 @@
 from __future__ import annotations
 
 import functools
-import re
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from constructs_lib import placeholders
-from constructs_lib.config.base import check_s3_uri
-from constructs_lib.config.training_pytorch import check_region
+from constructs_lib.config.base import check_region, check_s3_uri
 from constructs_lib.errors import ConfigError
+from constructs_lib.names import check_pipeline_name, check_role_arn
 
 if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.pipeline_context import PipelineSession
 
-__all__ = ["BuildContext", "check_pipeline_name", "check_role_arn"]
+__all__ = ["BuildContext", "check_pipeline_name", "check_role_arn", "resolve_region"]
 
-_PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+#: Environment variables read, in this order, when nothing else names the region (as boto3 does).
+REGION_ENV_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 
-def check_pipeline_name(name: str) -> str:
-    """A SageMaker pipeline name: 1-256 chars, ``[a-zA-Z0-9](-*[a-zA-Z0-9])*`` (botocore ``PipelineName``)."""
-    from constructs_lib import limits
+def resolve_region(
+    explicit: str | None,
+    configs: Mapping[str, object] = {},
+    session: PipelineSession | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """The one region rule of builders and templates.
 
-    shape = limits.shape("PipelineName")
-    if not isinstance(name, str) or not name or len(name) > (shape.max or 256) or not shape.fullmatch(name):
+    First found wins: ``explicit`` (the ``region=`` argument), the configs' ``region`` fields (which must
+    agree), the SageMaker session's region, then the environment (``AWS_REGION``, ``AWS_DEFAULT_REGION``,
+    as every boto3 and SDK user expects). Never a silent default: nothing found is a :class:`ConfigError`,
+    and a config whose region differs from the chosen one is an error naming it.
+
+    Args:
+        explicit: the region passed by the caller. ``None``: not given.
+        configs: node (or step) name -> config; configs without a ``region`` field are ignored.
+        session: a SageMaker session whose ``boto_region_name`` counts. Default ``None``.
+        environ: the environment to read. Default ``None``: ``os.environ``.
+    """
+    from_configs = {
+        node: value for node, cfg in configs.items() if isinstance(value := getattr(cfg, "region", None), str)
+    }
+    chosen = explicit
+    if chosen is None:
+        distinct = sorted(set(from_configs.values()))
+        if len(distinct) > 1:
+            raise ConfigError(
+                "the configs ask for different regions",
+                field="region",
+                value=dict(sorted(from_configs.items())),
+                hint="a pipeline lives in one region: make the configs agree or pass region=...",
+            )
+        chosen = distinct[0] if distinct else None
+    if chosen is None and session is not None:
+        chosen = getattr(session, "boto_region_name", None) or None
+    if chosen is None:
+        env = os.environ if environ is None else environ
+        chosen = next((env[name] for name in REGION_ENV_VARS if env.get(name)), None)
+    if chosen is None:
         raise ConfigError(
-            "invalid SageMaker pipeline name",
-            field="pipeline_name",
-            value=name,
-            hint=f"1-{shape.max} characters matching {shape.pattern} (letters, digits, single hyphens inside)",
+            "no AWS region: the image URIs and ARNs of the steps are regional",
+            field="region",
+            hint="pass region='us-east-1', set the config's region, or export AWS_REGION "
+            "(the CDK construct passes its stack's region)",
         )
-    return name
-
-
-def check_role_arn(value: object, field: str = "role") -> str:
-    """An IAM role ARN (botocore ``RoleArn``: 20-2048 chars, ``arn:aws*:iam::<account>:role/<name>``)."""
-    from constructs_lib import limits
-
-    shape = limits.shape("RoleArn")
-    if (
-        not isinstance(value, str)
-        or len(value) < (shape.min or 20)
-        or len(value) > (shape.max or 2048)
-        or not shape.fullmatch(value)
-    ):
+    check_region(chosen)
+    conflicting = {n: r for n, r in sorted(from_configs.items()) if r != chosen}
+    if conflicting:
         raise ConfigError(
-            "not an IAM role ARN",
-            field=field,
-            value=value,
-            hint="expected arn:aws:iam::<12-digit account>:role/<name> (pass a role ARN string; the CDK "
-            "construct takes an iam.IRole as job_role instead)",
+            f"configs ask for a region other than the pipeline's {chosen!r}",
+            field="region",
+            value=conflicting,
+            hint="a pipeline lives in one region: remove region from the configs or make them agree",
         )
-    return value
+    return chosen
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import heapq
 from collections.abc import Iterator
 
 from constructs_lib.errors import ConfigError, DagError
+from constructs_lib.names import check_step_name
 
 __all__ = ["PipelineDAG"]
 
@@ -32,8 +33,6 @@ class PipelineDAG:
     # ------------------------------------------------------------------ building
     def add_node(self, name: str) -> None:
         """Add a node; a duplicate or an invalid step name is a :class:`DagError`."""
-        from constructs_lib.builders.base import check_step_name
-
         if not isinstance(name, str):
             raise DagError("a node name must be a string", field="node", value=name)
         try:

@@ -11,7 +11,6 @@ from constructs_lib.errors import SynthError
 from constructs_lib.placeholders import PLACEHOLDER_PATTERN
 
 __all__ = [
-    "DEFINITION_MAX_CHARS",
     "canonical_json",
     "check_definition_size",
     "find_placeholders",
@@ -24,9 +23,6 @@ T = TypeVar("T")
 def definition_max_chars() -> int:
     """SageMaker's limit on ``PipelineDefinitionBody`` (botocore ``PipelineDefinition``: 1,048,576)."""
     return limits.shape("PipelineDefinition").max or 1_048_576
-
-
-DEFINITION_MAX_CHARS = 1_048_576
 
 
 def canonical_json(definition: Mapping[str, Any]) -> str:

@@ -17,18 +17,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from botocore.model import ServiceModel
 
 __all__ = [
-    "CFN_TEMPLATE_BODY_MAX_BYTES",
     "ShapeLimits",
     "hosting_instance_types",
     "processing_instance_types",
     "shape",
     "training_instance_types",
 ]
-
-#: CloudFormation's limit for a template passed inline (``TemplateBody``); larger ones go through S3.
-CFN_TEMPLATE_BODY_MAX_BYTES = 51_200
-#: CloudFormation's limit for a template passed by S3 URL (what ``cdk deploy`` does via the bootstrap bucket).
-CFN_TEMPLATE_URL_MAX_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -126,6 +120,4 @@ def hosting_instance_types() -> tuple[str, ...]:
 #: 16 TB ceiling for training volumes, so we use the published processing number for both.
 def max_volume_size_gb() -> int:
     """Largest ML storage volume in GB (from botocore's ``ProcessingVolumeSizeInGB``)."""
-    limit = shape("ProcessingVolumeSizeInGB").max
-    assert limit is not None
-    return limit
+    return shape("ProcessingVolumeSizeInGB").max or 16_384

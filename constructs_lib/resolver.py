@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from constructs_lib.errors import ResolutionError
-from constructs_lib.specs.base import DependencySpec, OutputSpec, StepSpecification, _walk
+from constructs_lib.specs.base import DependencySpec, OutputSpec, StepSpecification
 
 __all__ = ["Candidate", "DependencyResolver", "Producer", "Resolution"]
 
@@ -31,12 +30,10 @@ _TIER_TYPED = "typed"
 
 @dataclass(frozen=True)
 class Producer:
-    """A predecessor that may feed dependencies: its step name, spec and the SDK step (or ``None`` when
-    only planning, e.g. for reports)."""
+    """A predecessor that may feed dependencies: its step name and specification."""
 
     name: str
     spec: StepSpecification
-    step: Any = None
 
 
 @dataclass(frozen=True)
@@ -68,8 +65,8 @@ class Resolution:
         tier: ``override``, ``name`` or ``typed``.
         reason: why it won.
         candidates: every candidate considered, best first.
-        reference: the SDK property reference (``{"Get": "Steps.X.…"}``) to pass to the step, if built.
-        property_path: the producer output's property path.
+        property_path: the producer output's property path (the builder turns it into the SDK's property
+            reference of the producer's step).
     """
 
     consumer: str
@@ -81,7 +78,6 @@ class Resolution:
     reason: str
     candidates: tuple[Candidate, ...]
     property_path: str
-    reference: Any = None
 
     def explain(self) -> str:
         """One line: ``train.input_path <- preprocess.processed_data [typed 0.95: ...]``."""
@@ -137,7 +133,8 @@ def _typed(dep: DependencySpec, producer: Producer, out: OutputSpec) -> Candidat
 
 
 class DependencyResolver:
-    """Resolves the dependencies of one step against the outputs of its predecessors."""
+    """Resolves the dependencies of one step against the outputs of its predecessors, from their
+    specifications alone (no SDK step is needed: reports, builds and ``create_step`` share this path)."""
 
     def candidates(self, dep: DependencySpec, producers: Sequence[Producer]) -> list[Candidate]:
         """Every predecessor output scored for ``dep``, best first (ties in a stable, named order)."""
@@ -234,7 +231,6 @@ class DependencyResolver:
                     reason=best.reason,
                     candidates=tuple(cands),
                     property_path=out.property_path,
-                    reference=_reference(producer, out),
                 )
             )
         return resolutions
@@ -291,39 +287,4 @@ class DependencyResolver:
             reason="user override",
             candidates=(cand,),
             property_path=out.property_path,
-            reference=_reference(producer, out),
         )
-
-    def resolve_steps(
-        self,
-        consumer: str,
-        spec: StepSpecification,
-        steps: Sequence[Any],
-        *,
-        explicit: Iterable[str] = (),
-        overrides: Mapping[str, tuple[str, str]] | None = None,
-        fallbacks: Iterable[str] = (),
-    ) -> list[Resolution]:
-        """:meth:`resolve` against built SDK steps (as ``create_step(dependencies=[...])`` passes them)."""
-        from constructs_lib.builders.base import spec_of
-
-        producers: list[Producer] = []
-        for step in steps:
-            producer_spec = spec_of(step)
-            if producer_spec is None:
-                raise ResolutionError(
-                    "a dependency was not built by a constructs_lib step builder, so its outputs are unknown",
-                    step=consumer,
-                    value=getattr(step, "name", repr(step)),
-                    hint="pass its outputs explicitly with inputs={...} instead",
-                )
-            producers.append(Producer(name=step.name, spec=producer_spec, step=step))
-        return self.resolve(
-            consumer, spec, producers, explicit=explicit, overrides=overrides, fallbacks=fallbacks
-        )
-
-
-def _reference(producer: Producer, out: OutputSpec) -> Any:
-    if producer.step is None:
-        return None
-    return _walk(producer.step.properties, out.property_path)

@@ -1,17 +1,27 @@
 """The one place where the SageMaker Python SDK (v2) is imported and tamed.
 
-The SDK reaches AWS while it builds a pipeline definition unless told not to; each workaround below is
-here, with the reason on the line above it. Nothing else in the library imports ``sagemaker`` at module
-level, so ``import constructs_lib`` and config validation stay fast and SDK-free.
+The SDK reaches AWS while it builds a pipeline definition unless told not to, and it changes process-wide
+state when imported. Every workaround is here, with its reason beside it, and every one of them applies only
+*inside* :func:`sdk` — the context the library wraps around each of its own SDK calls — and is undone when
+the outermost such context exits. The user's process keeps its environment, loggers, warning filters,
+``excepthook`` and the SDK's own module attributes exactly as they were (a test records all of them before
+and after building and synthesizing the example stacks).
+
+Nothing else in the library imports ``sagemaker`` at module level, so ``import constructs_lib`` and config
+validation stay fast and SDK-free.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
+import sys
+import threading
 import warnings
+from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,79 +29,160 @@ from typing import TYPE_CHECKING, Any
 from constructs_lib.errors import SynthError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.pipeline_context import PipelineSession
 
 __all__ = [
     "framework_image_catalogue",
-    "import_sagemaker",
+    "instance_gpu_count",
     "offline_session",
+    "pipeline",
+    "sdk",
+    "torch_distributed_gpu_versions",
 ]
 
-
-def _quiet_environment() -> None:
+# ---------------------------------------------------------------------------------------- the context
+#: Environment variables set while our SDK calls run (restored afterwards):
+_ENVIRONMENT = {
     # The v2 SDK prints a v3-migration banner on import.
-    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    # botocore probes the EC2 instance-metadata address (169.254.169.254) when no credentials are set.
-    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    # The SDK logs an INFO line per config-file location it did not find, on import.
-    logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
-    # The SDK warns on INFO about defaults it applies (e.g. "instance_type is a PipelineVariable").
-    logging.getLogger("sagemaker").setLevel(logging.WARNING)
+    "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+    # botocore probes the EC2 instance-metadata address (169.254.169.254) when a default session looks for
+    # credentials; our sessions carry static dummy credentials, this guards any other session the SDK makes.
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+#: Logger levels set while our SDK calls run (restored afterwards):
+_LOGGER_LEVELS = {
+    # The SDK logs an INFO line per config-file location it did not find.
+    "sagemaker.config": logging.WARNING,
+    # The SDK logs INFO about defaults it applies (e.g. "instance_type is a PipelineVariable").
+    "sagemaker": logging.WARNING,
     # definition() warns that it drops TrainingJobName/ProcessingJobName, which is what we want.
-    logging.getLogger("sagemaker.workflow.utilities").setLevel(logging.ERROR)
-    # PipelineSession.fit() warns "No Wait, No Logs, and No Job being started" on every step.
-    warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
+    "sagemaker.workflow.utilities": logging.ERROR,
+}
+
+_lock = threading.RLock()
+_depth = 0
+_imported = False
 
 
-@functools.lru_cache(maxsize=1)
-def import_sagemaker() -> None:
-    """Import the SDK once, silenced and with its network side effects disabled."""
-    _quiet_environment()
-    import sys
+def _no_telemetry(*_args: object, **_kwargs: object) -> None:
+    """Stands in for the SDK's telemetry request: every decorated SDK call (e.g. ``fit()``) would send an
+    STS call and an HTTPS GET; the SDK's own opt-out re-reads a config file on every call (~4 s per build)."""
+    return None
 
+
+class _OfflineTensorBoardApp:
+    """Stands in for ``sagemaker.estimator.TensorBoardApp``: every estimator creates one (a boto3 client of
+    its own) that only ``Estimator.get_app_url()`` uses, never a definition."""
+
+    def __init__(self, region: str | None = None) -> None:
+        self.region = region
+
+
+def _import_sdk() -> None:
+    """Import the SDK once, undoing what its import does to the process."""
+    global _imported
+    if _imported:
+        return
+    root = logging.getLogger()
+    root_state = (list(root.handlers), root.level)
     previous_hook = sys.excepthook
     try:
         import sagemaker
-        import sagemaker.telemetry.telemetry_logging as telemetry
+        import sagemaker.estimator
+        import sagemaker.telemetry.telemetry_logging
+        import sagemaker.utils
+        import sagemaker.workflow.pipeline  # noqa: F401
     except ImportError as exc:  # pragma: no cover - dependency is declared
         raise SynthError(
             "the SageMaker Python SDK v2 is not installed",
             hint="pip install 'sagemaker>=2.257,<3'",
         ) from exc
+    finally:
+        # sagemaker/experiments/_metrics.py calls logging.basicConfig(level=INFO) on import (a handler on
+        # the root logger: every botocore INFO line of the user's process would be printed), and the SDK
+        # installs rich's traceback printer as the process-wide excepthook.
+        root.handlers[:] = root_state[0]
+        root.setLevel(root_state[1])
+        sys.excepthook = previous_hook
+    _imported = True
 
-    # Telemetry: every decorated SDK call (e.g. fit()) sends an STS call and an HTTPS GET; the SDK's
-    # own opt-out re-reads a config file on every call (~4 s per build), a no-op costs nothing.
-    def _no_telemetry(*_args: object, **_kwargs: object) -> None:
-        return None
 
-    telemetry._send_telemetry_request = _no_telemetry
-
-    import sagemaker.estimator
+@functools.lru_cache(maxsize=1)
+def _cached_botocore_resolver() -> Any:
+    # Every estimator re-parses botocore's endpoints.json (twice) to resolve the STS endpoint; it is the same
+    # data for the whole process. The cached wrapper is installed only inside sdk().
     import sagemaker.utils
 
-    # Every estimator re-parses botocore's endpoints.json (twice) to resolve the STS endpoint; it is the
-    # same data for the whole process.
-    if not hasattr(sagemaker.utils._botocore_resolver, "cache_info"):
-        sagemaker.utils._botocore_resolver = functools.lru_cache(maxsize=1)(
-            sagemaker.utils._botocore_resolver
-        )
-
-    # Every estimator creates a TensorBoardApp (a boto3 client of its own) that only
-    # Estimator.get_app_url() uses, never a definition; keep its region, skip the client.
-    class _OfflineTensorBoardApp:
-        def __init__(self, region: str | None = None) -> None:
-            self.region = region
-
-    sagemaker.estimator.TensorBoardApp = _OfflineTensorBoardApp
-    # The SDK installs rich's traceback printer as the process-wide excepthook on import; give the
-    # user's process its own back.
-    sys.excepthook = previous_hook
+    return functools.lru_cache(maxsize=1)(sagemaker.utils._botocore_resolver)
 
 
+def _patches() -> list[tuple[Any, str, Any]]:
+    """``(module, attribute, replacement)`` of every SDK module attribute we replace inside :func:`sdk`."""
+    import sagemaker.estimator
+    import sagemaker.telemetry.telemetry_logging as telemetry
+    import sagemaker.utils
+
+    return [
+        (telemetry, "_send_telemetry_request", _no_telemetry),
+        (sagemaker.estimator, "TensorBoardApp", _OfflineTensorBoardApp),
+        (sagemaker.utils, "_botocore_resolver", _cached_botocore_resolver()),
+    ]
+
+
+@contextlib.contextmanager
+def sdk() -> Iterator[None]:
+    """Run SageMaker SDK code offline and quietly, then restore the process.
+
+    Inside (re-entrant; only the outermost context applies and restores): the SDK is imported once (its
+    import-time effects on the root logger and ``sys.excepthook`` undone), the environment variables of
+    ``_ENVIRONMENT`` are set, the SDK's loggers are quieted, its telemetry, per-estimator TensorBoard client
+    and uncached endpoint resolver are replaced, and warnings raised by the SDK (deprecations, "Running
+    within a PipelineSession") are ignored. On exit all of it is put back as it was.
+    """
+    global _depth
+    with _lock:
+        _depth += 1
+        outermost = _depth == 1
+        if not outermost:
+            try:
+                yield
+            finally:
+                _depth -= 1
+            return
+        saved_env = {k: os.environ.get(k) for k in _ENVIRONMENT}
+        saved_levels = {name: logging.getLogger(name).level for name in _LOGGER_LEVELS}
+        originals: list[tuple[Any, str, Any]] = []
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", module=r"sagemaker(\.|$)")
+                warnings.filterwarnings("ignore", message="Running within a PipelineSession")
+                os.environ.update(_ENVIRONMENT)
+                for name, level in _LOGGER_LEVELS.items():
+                    logging.getLogger(name).setLevel(level)
+                _import_sdk()
+                for module, attr, replacement in _patches():
+                    originals.append((module, attr, getattr(module, attr)))
+                    setattr(module, attr, replacement)
+                yield
+        finally:
+            for module, attr, original in reversed(originals):
+                setattr(module, attr, original)
+            for name, level in saved_levels.items():
+                logging.getLogger(name).setLevel(level)
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            _depth -= 1
+
+
+# ---------------------------------------------------------------------------------------- sessions
 @functools.cache
 def _offline_boto_session(region: str) -> Any:
-    # One boto3 session per region: botocore caches loaded service models per session, so sharing it
-    # makes every further offline session much cheaper (~0.9 s -> ~0.1 s).
+    # One boto3 session per region: botocore caches loaded service models per session, so sharing it makes
+    # every further offline session much cheaper (~0.9 s -> ~0.1 s).
     import boto3
 
     from constructs_lib.limits import isolated_botocore_session
@@ -114,41 +205,94 @@ def offline_session(region: str, default_bucket: str) -> PipelineSession:
     * ``expand_role`` returns its argument instead of calling ``iam:GetRole`` for names and tokens,
     * ``upload_data``/``upload_string_as_file_body`` refuse: code must already be an ``s3://`` URI.
     """
-    import_sagemaker()
-    from sagemaker.workflow.pipeline_context import PipelineSession
+    with sdk():
+        from sagemaker.workflow.pipeline_context import PipelineSession
 
-    class _OfflinePipelineSession(PipelineSession):  # type: ignore[misc,unused-ignore]
-        # default_bucket(): the SDK would call sts:GetCallerIdentity and s3:HeadBucket/CreateBucket.
-        def default_bucket(self) -> str:
-            return default_bucket
+        class _OfflinePipelineSession(PipelineSession):  # type: ignore[misc,unused-ignore]
+            # default_bucket(): the SDK would call sts:GetCallerIdentity and s3:HeadBucket/CreateBucket.
+            def default_bucket(self) -> str:
+                return default_bucket
 
-        # expand_role(): a role without "/" (a name, a CDK token, a placeholder) triggers iam:GetRole.
-        def expand_role(self, role: str) -> str:
-            return role
+            # expand_role(): a role without "/" (a name, a CDK token, a placeholder) triggers iam:GetRole.
+            def expand_role(self, role: str) -> str:
+                return role
 
-        # upload_data(): a local source_dir would be tarred and uploaded during definition().
-        def upload_data(self, path: str, *_args: object, **_kwargs: object) -> str:
-            raise SynthError(
-                "the SageMaker SDK tried to upload a local file while building the definition",
-                value=path,
-                hint="this is a bug in constructs_lib: code must be referenced by an s3:// URI",
-            )
+            # upload_data(): a local source_dir would be tarred and uploaded during definition().
+            def upload_data(self, path: str, *_args: object, **_kwargs: object) -> str:
+                raise SynthError(
+                    "the SageMaker SDK tried to upload a local file while building the definition",
+                    value=path,
+                    hint="this is a bug in constructs_lib: code must be referenced by an s3:// URI",
+                )
 
-        def upload_string_as_file_body(
-            self, body: str, bucket: str, key: str, *_a: object, **_k: object
-        ) -> str:
-            raise SynthError(
-                "the SageMaker SDK tried to upload a file while building the definition",
-                value=f"s3://{bucket}/{key}",
-                hint="this is a bug in constructs_lib: nothing may be uploaded at synth time",
-            )
+            def upload_string_as_file_body(
+                self, body: str, bucket: str, key: str, *_a: object, **_k: object
+            ) -> str:
+                raise SynthError(
+                    "the SageMaker SDK tried to upload a file while building the definition",
+                    value=f"s3://{bucket}/{key}",
+                    hint="this is a bug in constructs_lib: nothing may be uploaded at synth time",
+                )
 
-    boto_session = _offline_boto_session(region)
-    return _OfflinePipelineSession(
-        boto_session=boto_session, default_bucket=default_bucket, sagemaker_config={}
-    )
+        boto_session = _offline_boto_session(region)
+        return _OfflinePipelineSession(
+            boto_session=boto_session, default_bucket=default_bucket, sagemaker_config={}
+        )
 
 
+def pipeline(name: str, *, parameters: list[Any], steps: list[Any], session: PipelineSession) -> Pipeline:
+    """The SDK's ``Pipeline`` of ``steps``, without the SDK's default experiment configuration: it makes
+    SageMaker create Experiments entities per execution, which needs permissions the pipeline role does
+    not have and nobody asked for."""
+    with sdk():
+        from sagemaker.workflow.pipeline import Pipeline
+
+        return Pipeline(
+            name=name,
+            parameters=parameters,
+            steps=steps,
+            sagemaker_session=session,
+            pipeline_experiment_config=None,
+        )
+
+
+def definition_of(pipe: Pipeline) -> dict[str, Any]:
+    """``pipe.definition()`` parsed (the SDK validates deferred step arguments here)."""
+    with sdk():
+        result: dict[str, Any] = json.loads(pipe.definition())
+        return result
+
+
+def _code_already_prepared() -> None:
+    """Stands in for ``_RepackModelStep._prepare_for_repacking``: the code package holds the helpers."""
+
+
+def without_repack_upload(model_step: Any) -> None:
+    """Turn off the code preparation of the SDK's repack step inside ``model_step``: it would download the
+    code tarball from S3, add the repack helpers and upload it again while the definition is built. The
+    library ships those helpers in the model's code package instead (see the model builder)."""
+    with sdk():
+        from sagemaker.workflow._utils import _RepackModelStep
+
+        for inner in model_step.steps:
+            if isinstance(inner, _RepackModelStep):
+                inner._prepare_for_repacking = _code_already_prepared
+
+
+def repack_helper_files() -> dict[str, bytes]:
+    """The two files the SDK's repack job runs (``_repack_model.py`` and its launcher), from the installed
+    SDK, byte for byte."""
+    with sdk():
+        from sagemaker.workflow import _utils as workflow_utils
+
+        script = Path(workflow_utils.__file__).with_name(workflow_utils.REPACK_SCRIPT)
+        return {
+            workflow_utils.REPACK_SCRIPT: script.read_bytes(),
+            workflow_utils.REPACK_SCRIPT_LAUNCHER: workflow_utils.LAUNCH_REPACK_SCRIPT_CMD.encode("utf-8"),
+        }
+
+
+# ---------------------------------------------------------------------------------------- catalogues
 def _sdk_package_dir() -> Path:
     # find_spec on a top-level package locates it without executing sagemaker/__init__.py (4 s of imports).
     spec = find_spec("sagemaker")
@@ -196,7 +340,7 @@ def instance_gpu_count(region: str, instance_type: str) -> int:
 
 def torch_distributed_gpu_versions() -> tuple[str, ...]:
     """PyTorch versions for which the SDK accepts ``torch_distributed`` on GPU instances."""
-    import_sagemaker()
-    from sagemaker import fw_utils
+    with sdk():
+        from sagemaker import fw_utils
 
-    return tuple(fw_utils.TORCH_DISTRIBUTED_GPU_SUPPORTED_FRAMEWORK_VERSIONS)
+        return tuple(fw_utils.TORCH_DISTRIBUTED_GPU_SUPPORTED_FRAMEWORK_VERSIONS)

@@ -13,56 +13,74 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from constructs_lib.builders.base import CodePackage, S3Access, StepBuilderBase
+from constructs_lib.access import AccessNeeds
+from constructs_lib.builders.base import CodePackage, StepBuilderBase, StepResult
 from constructs_lib.config.base import StrictModel
-from constructs_lib.context import BuildContext, check_pipeline_name
+from constructs_lib.context import BuildContext, resolve_region
 from constructs_lib.dag import PipelineDAG
 from constructs_lib.definition import canonical_json, check_definition_size
 from constructs_lib.errors import ConfigError, ConstructsLibError, DagError, SynthError
-from constructs_lib.resolver import DependencyResolver, Producer, Resolution
+from constructs_lib.names import check_pipeline_name
+from constructs_lib.resolver import Producer, Resolution
 
 if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.pipeline_context import PipelineSession
 
-__all__ = ["BuiltPipeline", "PipelineBuilderTemplate"]
+__all__ = ["BuiltPipeline", "PipelineBuilderTemplate", "PipelineParameter"]
+
+
+@dataclass(frozen=True)
+class PipelineParameter:
+    """A pipeline parameter as the definition declares it (what executions may override)."""
+
+    name: str
+    type: str
+    default: Any
 
 
 @dataclass(frozen=True)
 class BuiltPipeline:
-    """Everything the CDK layer (or a user) needs from one build.
+    """Everything the CDK layer (or a user) needs from one build; plain values except ``pipeline``.
 
     Attributes:
         name: the pipeline's name.
-        pipeline: the SageMaker SDK ``Pipeline`` object.
         definition: the definition as a dict (placeholders not yet substituted).
         definition_json: :func:`~constructs_lib.definition.canonical_json` of ``definition``.
         code_packages: local source directories to pack and upload, one per step that has local code.
         resolutions: how every dependency edge was wired, in build order.
-        s3_access: per step, the S3 locations its job reads and writes.
+        access: per step (DAG node), what its jobs need at run time; the CDK layer's only source of
+            permissions.
         step_types: per step, its registered step type.
+        parameters: the definition's pipeline parameters.
+        pipeline: the SageMaker SDK ``Pipeline`` object (``None`` when the build came from a cache).
         timings: seconds spent in ``resolution``, ``steps`` (SDK step objects) and ``definition``.
     """
 
     name: str
-    pipeline: Pipeline
     definition: dict[str, Any]
     definition_json: str
     code_packages: tuple[CodePackage, ...]
     resolutions: tuple[Resolution, ...]
-    s3_access: Mapping[str, S3Access]
+    access: Mapping[str, AccessNeeds]
     step_types: Mapping[str, str]
-    timings: Mapping[str, float] = field(default_factory=dict)
+    parameters: tuple[PipelineParameter, ...] = ()
+    pipeline: Pipeline | None = field(default=None, compare=False)
+    timings: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     def explain(self) -> str:
         """One line per resolved edge: which output feeds which input, and why."""
         if not self.resolutions:
             return "(no dependencies to resolve)\n"
         return "\n".join(r.explain() for r in self.resolutions) + "\n"
+
+    def pipeline_access(self) -> AccessNeeds:
+        """The union of every step's needs (the jobs share one role)."""
+        return AccessNeeds.merge(self.access[n] for n in self.access)
 
 
 class PipelineBuilderTemplate:
@@ -75,7 +93,8 @@ class PipelineBuilderTemplate:
             registry. Every key must be a registered step type mapped to its own builder class.
         sagemaker_session: a SageMaker session. Default ``None``: an offline session (no AWS calls).
         role: ARN of the role the jobs run as. Default ``None``: a placeholder the CDK construct replaces.
-        region: AWS region. Default ``None``: the session's, else the configs' (which must agree).
+        region: AWS region. Default ``None``: see :func:`~constructs_lib.context.resolve_region` (the configs'
+            region, which must agree, the session's, then ``AWS_REGION``/``AWS_DEFAULT_REGION``).
         artifact_root: ``s3://bucket[/prefix]`` for default outputs. Default: a placeholder bucket the CDK
             construct replaces with its artifact bucket.
         overrides: ``{node: {dependency: (producer node, output name)}}`` to force edges.
@@ -164,7 +183,7 @@ class PipelineBuilderTemplate:
             self.node_types[node] = step_type
         self.sagemaker_session = sagemaker_session
         self.role = role
-        self.region = self._region(region)
+        self.region = resolve_region(region, self.config_map, sagemaker_session)
         self.artifact_root = artifact_root
         if overrides is not None and (
             not isinstance(overrides, Mapping) or not all(isinstance(v, Mapping) for v in overrides.values())
@@ -178,32 +197,6 @@ class PipelineBuilderTemplate:
         bad = sorted(set(self.overrides) - set(dag.nodes))
         if bad:
             raise ConfigError("overrides for unknown nodes", field="overrides", value=bad)
-
-    def _region(self, region: str | None) -> str:
-        candidates: dict[str, str] = {}
-        for node, cfg in self.config_map.items():
-            value = getattr(cfg, "region", None)
-            if value:
-                candidates[node] = value
-        chosen = region or (self.sagemaker_session.boto_region_name if self.sagemaker_session else None)
-        distinct = sorted(set(candidates.values()))
-        if chosen is None and len(distinct) == 1:
-            chosen = distinct[0]
-        if chosen is None:
-            raise ConfigError(
-                "no AWS region for the pipeline",
-                field="region",
-                hint="pass region='us-east-1' to the template (the CDK construct passes the stack's)",
-            )
-        conflicting = {n: r for n, r in candidates.items() if r != chosen}
-        if conflicting:
-            raise ConfigError(
-                f"configs ask for a region other than the pipeline's {chosen!r}",
-                field="region",
-                value=conflicting,
-                hint="a pipeline lives in one region: remove region from the configs or make them agree",
-            )
-        return chosen
 
     def context(self, name: str) -> BuildContext:
         """The :class:`BuildContext` the builders get for pipeline ``name``."""
@@ -226,108 +219,94 @@ class PipelineBuilderTemplate:
         }
 
     def plan(self, name: str = "pipeline") -> list[Resolution]:
-        """Resolve every edge from the specifications alone (no SDK step is built): for reports."""
-        resolver = DependencyResolver()
+        """Resolve every edge from the specifications alone (no SDK step is built): for reports. The same
+        resolution path as :meth:`build` (each builder's ``resolve_dependencies``)."""
         builders = self.builders(name)
         plan: list[Resolution] = []
         for node in self.dag.topological_order():
             producers = [Producer(p, builders[p].specification()) for p in self.dag.predecessors(node)]
             if producers:
                 plan.extend(
-                    resolver.resolve(
-                        node,
-                        builders[node].specification(),
-                        producers,
-                        overrides=self.overrides.get(node),
-                        fallbacks=builders[node].fallback_inputs(has_predecessors=True),
-                    )
+                    builders[node].resolve_dependencies(producers, overrides=self.overrides.get(node))
                 )
         return plan
 
+    def build_steps(self, name: str, ctx: BuildContext | None = None) -> dict[str, StepResult]:
+        """Build every step (DAG order) and return each node's :class:`StepResult`; each step's
+        dependencies are resolved from its DAG predecessors' steps."""
+        from constructs_lib.sdk_adapter import sdk
+
+        builders = self.builders(name, ctx)
+        results: dict[str, StepResult] = {}
+        parameter_owner: dict[str, str] = {}
+        with sdk():
+            for node in self.dag.topological_order():
+                preds = [results[p].step for p in self.dag.predecessors(node)]
+                result = builders[node].build(dependencies=preds, overrides=self.overrides.get(node))
+                for param in result.parameters:
+                    owner = parameter_owner.setdefault(param.name, node)
+                    if owner != node:
+                        raise ConfigError(
+                            f"two steps define the pipeline parameter {param.name!r}",
+                            step=node,
+                            field="parameter_name",
+                            value=param.name,
+                            hint=f"steps {owner!r} and {node!r}: give one of them another parameter name",
+                        )
+                results[node] = result
+        return results
+
     def build(self, name: str) -> BuiltPipeline:
         """Build steps, resolve edges, and produce the canonical definition of pipeline ``name``."""
+        from constructs_lib.sdk_adapter import definition_of, pipeline, sdk
+
         check_pipeline_name(name)
-        from constructs_lib.sdk_adapter import import_sagemaker
-
-        import_sagemaker()
-        from sagemaker.workflow.pipeline import Pipeline
-
-        ctx = self.context(name)
-        builders = self.builders(name, ctx)
-        steps: dict[str, Any] = {}
-        resolutions: list[Resolution] = []
-        parameters: list[Any] = []
-        parameter_owner: dict[str, str] = {}
-        t_resolve = 0.0
-        t0 = time.perf_counter()
-        resolver = DependencyResolver()
-        for node in self.dag.topological_order():
-            builder = builders[node]
-            preds = self.dag.predecessors(node)
-            tr = time.perf_counter()
-            node_res = resolver.resolve(
-                node,
-                builder.specification(),
-                [Producer(p, builders[p].specification(), steps[p]) for p in preds],
-                overrides=self.overrides.get(node),
-                fallbacks=builder.fallback_inputs(has_predecessors=bool(preds)),
+        with sdk():
+            ctx = self.context(name)
+            t0 = time.perf_counter()
+            results = self.build_steps(name, ctx)
+            t_steps = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            order = self.dag.topological_order()
+            parameters = sorted((p for r in results.values() for p in r.parameters), key=lambda p: p.name)
+            pipe = pipeline(
+                name, parameters=parameters, steps=[results[n].step for n in order], session=ctx.session
             )
-            t_resolve += time.perf_counter() - tr
-            resolutions.extend(node_res)
-            inputs = {r.dependency: r.reference for r in node_res}
-            step = builder.create_step(inputs=inputs, depends_on=[steps[p] for p in preds])
-            steps[node] = step
-            for param in getattr(builder, "parameters", ()):
-                owner = parameter_owner.setdefault(param.name, node)
-                if owner != node:
-                    raise ConfigError(
-                        f"two steps define the pipeline parameter {param.name!r}",
-                        step=node,
-                        field="parameter_name",
-                        value=param.name,
-                        hint=f"steps {owner!r} and {node!r}: give one of them another parameter name",
-                    )
-                parameters.append(param)
-        t_steps = time.perf_counter() - t0 - t_resolve
-        t1 = time.perf_counter()
-        pipeline = Pipeline(
-            name=name,
-            parameters=sorted(parameters, key=lambda p: p.name),
-            steps=[steps[n] for n in self.dag.topological_order()],
-            sagemaker_session=ctx.session,
-            # The SDK's default makes SageMaker create Experiments entities per execution, which needs
-            # permissions the pipeline role does not have and nobody asked for.
-            pipeline_experiment_config=None,
-        )
-        try:
-            definition = json.loads(pipeline.definition())
-        except ConstructsLibError:
-            raise
-        except Exception as exc:
-            raise SynthError(
-                f"the SageMaker SDK failed to produce the definition: {type(exc).__name__}: {exc}",
-                step=_failing_step(steps) or name,
-                hint="check that step's config; report a bug if it is valid",
-            ) from exc
+            try:
+                definition = definition_of(pipe)
+            except ConstructsLibError:
+                raise
+            except Exception as exc:
+                raise SynthError(
+                    f"the SageMaker SDK failed to produce the definition: {type(exc).__name__}: {exc}",
+                    step=_failing_step({n: r.step for n, r in results.items()}) or name,
+                    hint="check that step's config; report a bug if it is valid",
+                ) from exc
         text = canonical_json(definition)
         check_definition_size(text, pipeline=name)
         t_def = time.perf_counter() - t1
-        packages = tuple(p for n in self.dag.topological_order() for p in builders[n].code_packages())
         return BuiltPipeline(
             name=name,
-            pipeline=pipeline,
             definition=json.loads(text),
             definition_json=text,
-            code_packages=packages,
-            resolutions=tuple(resolutions),
-            s3_access={n: builders[n].s3_access() for n in self.dag.topological_order()},
+            code_packages=tuple(p for n in order for p in results[n].code_packages),
+            resolutions=tuple(r for n in order for r in results[n].resolutions),
+            access={n: results[n].access for n in order},
             step_types=dict(self.node_types),
-            timings={"resolution": t_resolve, "steps": t_steps, "definition": t_def},
+            parameters=tuple(
+                PipelineParameter(str(p["Name"]), str(p["Type"]), p.get("DefaultValue"))
+                for p in definition.get("Parameters") or ()
+            ),
+            pipeline=pipe,
+            timings={"steps": t_steps, "definition": t_def},
         )
 
     def generate_pipeline(self, name: str) -> Pipeline:
         """The seed's entry point: the SageMaker ``Pipeline`` named ``name``."""
-        return self.build(name).pipeline
+        pipe = self.build(name).pipeline
+        if pipe is None:  # pragma: no cover - a fresh build always has it
+            raise SynthError("the build returned no SDK pipeline", step=name)
+        return pipe
 
     def explain(self, name: str = "pipeline") -> str:
         """How each edge is resolved and why (from the specifications; builds no SDK step)."""
@@ -362,14 +341,16 @@ class PipelineBuilderTemplate:
 def _failing_step(steps: Mapping[str, Any]) -> str | None:
     """The first node whose SDK step cannot render its arguments (only called after a failure: the SDK
     defers most of its validation to ``definition()``, so this finds which step it was)."""
+    from constructs_lib.sdk_adapter import sdk
+
+    with sdk():
+        return _first_failing(steps)
+
+
+def _first_failing(steps: Mapping[str, Any]) -> str | None:
     for node, step in steps.items():
         try:
             step.arguments  # noqa: B018 - evaluated for its exception
         except Exception:
             return node
     return None
-
-
-def topological_steps(template: PipelineBuilderTemplate) -> Sequence[str]:
-    """The order in which ``template`` builds its steps."""
-    return template.dag.topological_order()

@@ -1,70 +1,64 @@
-"""``StepBuilderBase``: turns one validated config into one SageMaker pipeline step.
+"""``StepBuilderBase``: turns one validated config into one SageMaker pipeline step, and returns values.
 
 Every concrete builder declares its registry key (``STEP_TYPE``, equal to its class name without the
 ``Builder`` suffix, so the documented ``step_builder_map`` keys can never drift from the class names), the
-config class it accepts, its :class:`StepSpecification` and :class:`ScriptContract`, and the channel each
-dependency is delivered on. ``create_step(dependencies=[...])`` wires inputs from the predecessors'
-declared outputs through the :class:`~constructs_lib.resolver.DependencyResolver`.
+config class it accepts and its :class:`~constructs_lib.ports.StepPorts` (from which its specification,
+script contract and channel mapping derive). :meth:`StepBuilderBase.build` returns one immutable
+:class:`StepResult` — the SDK step, the pipeline parameters it made, how its dependencies were wired and its
+complete :class:`~constructs_lib.access.AccessNeeds` — and the builder keeps no state between calls.
+``create_step(dependencies=[...])`` (the seed's entry point) returns just the SDK step.
 """
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from constructs_lib.config.base import StrictModel
-from constructs_lib.context import BuildContext
-from constructs_lib.errors import ConfigError, ConstructsLibError, SynthError
+from constructs_lib.access import AccessNeeds
+from constructs_lib.codeartifact import CA_REPOSITORY_ARN_ENV, parse_repository_arn
+from constructs_lib.config.base import StrictModel, check_s3_uri
+from constructs_lib.context import BuildContext, resolve_region
+from constructs_lib.errors import ConfigError, ConstructsLibError, ResolutionError, SynthError
+from constructs_lib.names import check_step_name
+from constructs_lib.resolver import DependencyResolver, Producer, Resolution
+from constructs_lib.specs.base import attach_spec, property_reference, spec_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.pipeline_context import PipelineSession
     from sagemaker.workflow.steps import Step
 
     from constructs_lib.contracts.base import ScriptContract
-    from constructs_lib.resolver import Resolution
+    from constructs_lib.ports import StepPorts
     from constructs_lib.specs.base import StepSpecification
 
-__all__ = ["CodePackage", "InputValue", "S3Access", "StepBuilderBase", "check_step_name", "spec_of"]
+__all__ = [
+    "CodePackage",
+    "InputValue",
+    "StepBuilderBase",
+    "StepResult",
+    "check_step_name",
+    "static_uris",
+]
 
 #: An input value: a plain S3 URI string or a SageMaker pipeline variable (property reference, parameter).
 InputValue = Any
 
-_STEP_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
-_SPEC_ATTR = "_constructs_lib_spec"
-
-
-def check_step_name(name: str, *, field: str = "step_name") -> str:
-    """A SageMaker pipeline step name: 1-64 characters of ``A-Za-z0-9-_`` (botocore ``StepName``)."""
-    from constructs_lib import limits
-
-    shape = limits.shape("StepName")
-    if not isinstance(name, str) or not name or len(name) > (shape.max or 64) or not shape.fullmatch(name):
-        raise ConfigError(
-            "invalid SageMaker step name",
-            field=field,
-            value=name,
-            hint=f"1-{shape.max} characters of A-Z, a-z, 0-9, '-' and '_'",
-        )
-    return name
-
 
 def check_input_value(value: object, *, step: str, field: str) -> object:
     """An input is an ``s3://`` URI string or a SageMaker pipeline variable (parameter, property)."""
-    from constructs_lib.config.base import check_s3_uri
-
     if isinstance(value, str):
         try:
             check_s3_uri(value, field=field)
         except ConfigError as exc:
             raise ConfigError(exc.message, step=step, field=field, value=value, hint=exc.hint) from None
         return value
-    from constructs_lib.sdk_adapter import import_sagemaker
+    from constructs_lib.sdk_adapter import sdk
 
-    import_sagemaker()
-    from sagemaker.workflow.entities import PipelineVariable
+    with sdk():
+        from sagemaker.workflow.entities import PipelineVariable
 
     if not isinstance(value, PipelineVariable):
         raise ConfigError(
@@ -77,9 +71,21 @@ def check_input_value(value: object, *, step: str, field: str) -> object:
     return value
 
 
-def spec_of(step: object) -> StepSpecification | None:
-    """The specification a step was built with (``None`` for steps not built by this library)."""
-    return getattr(step, _SPEC_ATTR, None)
+def static_uris(values: Sequence[InputValue]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(URIs, parameter names)`` known at synth time among input values: plain ``s3://`` strings and the
+    default values of pipeline parameters (whose names are returned too). Property references of other steps
+    are theirs to declare (their outputs)."""
+    uris: set[str] = set()
+    names: set[str] = set()
+    for value in values:
+        if isinstance(value, str):
+            uris.add(value)
+        elif isinstance(getattr(value, "default_value", None), str) and isinstance(
+            getattr(value, "name", None), str
+        ):
+            uris.add(value.default_value)
+            names.add(value.name)
+    return tuple(sorted(uris)), tuple(sorted(names))
 
 
 @dataclass(frozen=True)
@@ -102,12 +108,36 @@ class CodePackage:
 
 
 @dataclass(frozen=True)
-class S3Access:
-    """S3 locations a step's job reads and writes (URIs, possibly holding placeholders or pipeline
-    parameters' default values). The CDK layer turns them into least-privilege IAM statements."""
+class StepResult:
+    """Everything building one step gives; nothing else about the build is kept anywhere.
 
-    reads: tuple[str, ...] = ()
-    writes: tuple[str, ...] = ()
+    Attributes:
+        node: the step's name in the pipeline (its DAG node).
+        step_type: the registered step type.
+        step: the SageMaker SDK step (for a model node, the SDK's ``ModelStep``).
+        parameters: the pipeline parameters the step uses (sorted by name).
+        resolutions: how each dependency was wired from a predecessor (empty for explicit inputs).
+        access: what the step's jobs need at run time (see :class:`~constructs_lib.access.AccessNeeds`).
+        code_packages: local code to pack and upload for the step.
+    """
+
+    node: str
+    step_type: str
+    step: Step
+    parameters: tuple[Any, ...]
+    resolutions: tuple[Resolution, ...]
+    access: AccessNeeds
+    code_packages: tuple[CodePackage, ...]
+
+
+@dataclass(frozen=True)
+class BuiltStep:
+    """What a builder's :meth:`StepBuilderBase._build` returns: the SDK step, its access needs and any
+    pipeline parameter it created itself (parameters among the inputs are collected by the base class)."""
+
+    step: Step
+    access: AccessNeeds
+    parameters: tuple[Any, ...] = ()
 
 
 class StepBuilderBase(ABC):
@@ -119,7 +149,8 @@ class StepBuilderBase(ABC):
             ``PipelineSession`` that never calls AWS.
         role: ARN of the role the job runs as. Default ``None``: a placeholder that the CDK construct
             replaces with its job role's ARN.
-        region: AWS region. Default ``None``: the config's ``region``, else the session's, else an error.
+        region: AWS region. Default ``None``: see :func:`~constructs_lib.context.resolve_region` (the
+            config's ``region``, the session's, then ``AWS_REGION``/``AWS_DEFAULT_REGION``).
         step_name: the step's name in the pipeline. Default: ``DEFAULT_STEP_NAME`` of the builder.
         pipeline_name: used in default S3 locations. Default ``"pipeline"``.
         artifact_root: ``s3://bucket[/prefix]`` for default output locations. Default: a placeholder that
@@ -130,8 +161,7 @@ class StepBuilderBase(ABC):
     STEP_TYPE: ClassVar[str]
     CONFIG_CLASS: ClassVar[type[StrictModel]]
     DEFAULT_STEP_NAME: ClassVar[str]
-    #: dependency logical name -> the job's input channel / processing input name it is delivered on.
-    CHANNELS: ClassVar[Mapping[str, str]] = {}
+    PORTS: ClassVar[StepPorts]
 
     def __init__(
         self,
@@ -155,16 +185,17 @@ class StepBuilderBase(ABC):
         self.config = config
         self.step_name = check_step_name(step_name or self.DEFAULT_STEP_NAME)
         if context is None:
-            cfg_region = getattr(config, "region", None)
-            sess_region = getattr(sagemaker_session, "boto_region_name", None) if sagemaker_session else None
-            resolved_region = region or cfg_region or sess_region
-            if not resolved_region:
+            try:
+                resolved_region = resolve_region(region, {self.step_name: config}, sagemaker_session)
+            except ConfigError as exc:
                 raise ConfigError(
-                    "no AWS region: the image URI and ARNs of the step are regional",
+                    exc.message,
                     step=self.step_name,
                     field="region",
-                    hint="pass region='us-east-1' (or set the config's region)",
-                )
+                    value=exc.value,
+                    hint=exc.hint,
+                    has_value=exc.has_value,
+                ) from None
             kwargs: dict[str, Any] = {"region": resolved_region, "pipeline_name": pipeline_name}
             if role is not None:
                 kwargs["role_arn"] = role
@@ -175,103 +206,36 @@ class StepBuilderBase(ABC):
 
     # ------------------------------------------------------------------ declarations
     @classmethod
-    @abstractmethod
     def specification(cls) -> StepSpecification:
-        """The step type's specification."""
+        """The step type's specification (derived from ``PORTS``)."""
+        return cls.PORTS.specification()
 
     @classmethod
-    @abstractmethod
     def contract(cls) -> ScriptContract:
-        """The contract of the step's script."""
+        """The contract of the step's script (derived from ``PORTS``)."""
+        return cls.PORTS.contract()
 
-    def supplied_env(self) -> frozenset[str]:
-        """Environment variable names the built job will have (from the config)."""
-        env = getattr(self.config, "env", None) or {}
-        return frozenset(env)
+    @classmethod
+    def shipped_script(cls) -> Path | None:
+        """The script the library ships for this step type (checked against the contract by
+        :func:`~constructs_lib.alignment.check_alignment`). Default ``None``: none."""
+        return None
+
+    @classmethod
+    def default_entry_point(cls) -> str | None:
+        """The config class's default entry point (``SHIPPED_ENTRY_POINT`` or the default of its
+        ``*entry_point`` field); ``None`` when it has none."""
+        shipped = getattr(cls.CONFIG_CLASS, "SHIPPED_ENTRY_POINT", None)
+        if isinstance(shipped, str) and shipped:
+            return shipped
+        for name, info in cls.CONFIG_CLASS.model_fields.items():
+            if name.endswith("entry_point") and isinstance(info.default, str) and info.default:
+                return info.default
+        return None
 
     def code_packages(self) -> tuple[CodePackage, ...]:
         """Local code this step needs uploaded (default: none)."""
         return ()
-
-    def s3_access(self) -> S3Access:
-        """S3 locations the job reads and writes, for least-privilege IAM (default: none)."""
-        return S3Access()
-
-    # ------------------------------------------------------------------ building
-    def create_step(
-        self,
-        inputs: Mapping[str, InputValue] | None = None,
-        dependencies: Sequence[Step] | None = None,
-        *,
-        overrides: Mapping[str, tuple[str, str]] | None = None,
-        depends_on: Sequence[Step] | None = None,
-    ) -> Step:
-        """Build the SageMaker step.
-
-        Args:
-            inputs: explicit values for dependencies, logical name -> S3 URI or pipeline variable. These win
-                over anything resolved from ``dependencies``.
-            dependencies: predecessor steps (built by this library); each of this step's dependencies is
-                wired to exactly one of their declared outputs by the dependency resolver, and the step
-                depends on all of them.
-            overrides: dependency logical name -> (predecessor step name, output name), to force an edge.
-            depends_on: further steps to run after, without wiring their outputs (the template passes the
-                DAG predecessors it resolved itself).
-        """
-        from constructs_lib.resolver import DependencyResolver
-
-        resolved: dict[str, InputValue] = {}
-        self.resolutions: tuple[Resolution, ...] = ()
-        deps = list(dependencies or ())
-        if deps:
-            resolutions = DependencyResolver().resolve_steps(
-                self.step_name,
-                self.specification(),
-                deps,
-                explicit=set(inputs or {}),
-                overrides=overrides,
-                fallbacks=self.fallback_inputs(has_predecessors=True),
-            )
-            self.resolutions = tuple(resolutions)
-            resolved.update({r.dependency: r.reference for r in resolutions})
-        resolved.update(dict(inputs or {}))
-        unknown = sorted(set(resolved) - {d.logical_name for d in self.specification().dependencies})
-        if unknown:
-            raise ConfigError(
-                "unknown input",
-                step=self.step_name,
-                field="inputs",
-                value=unknown,
-                hint=f"{self.STEP_TYPE} accepts: {', '.join(d.logical_name for d in self.specification().dependencies)}",
-            )
-        for name, value in (inputs or {}).items():
-            check_input_value(value, step=self.step_name, field=f"inputs.{name}")
-        resolved = {**self.default_inputs(resolved), **resolved}
-        missing = [
-            d.logical_name
-            for d in self.specification().dependencies
-            if d.required and d.logical_name not in resolved
-        ]
-        if missing:
-            raise ConfigError(
-                "required input has no value",
-                step=self.step_name,
-                field="inputs",
-                value=missing,
-                hint="pass it in inputs=..., add a predecessor that provides it, or set it on the config",
-            )
-        try:
-            step = self._build(resolved, depends_on=[*deps, *(depends_on or ())])
-        except ConstructsLibError:
-            raise
-        except Exception as exc:  # SDK errors get the step's context, never a raw traceback
-            raise SynthError(
-                f"the SageMaker SDK failed to build the step: {type(exc).__name__}: {exc}",
-                step=self.step_name,
-                hint="check the step's config; report a bug if the config is valid",
-            ) from exc
-        object.__setattr__(step, _SPEC_ATTR, self.specification())
-        return step
 
     def fallback_inputs(self, *, has_predecessors: bool) -> frozenset[str]:
         """Required dependencies this step fills itself when no predecessor provides them: with no
@@ -285,9 +249,148 @@ class StepBuilderBase(ABC):
         return {}
 
     def default_inputs(self, resolved: Mapping[str, InputValue]) -> dict[str, InputValue]:
-        """Values for dependencies nobody provided (e.g. the config's ``input_path``). Default: none."""
+        """Values for inputs nobody provided (the config's value, or a pipeline parameter). Default: none."""
         return {}
 
+    def codeartifact_repositories(self) -> tuple[str, ...]:
+        """Repository ARNs named by ``CA_REPOSITORY_ARN`` in the config's ``env`` (validated)."""
+        env = getattr(self.config, "env", None) or {}
+        arn = env.get(CA_REPOSITORY_ARN_ENV)
+        if arn is None:
+            return ()
+        return (parse_repository_arn(arn, field=f"env[{CA_REPOSITORY_ARN_ENV!r}]").repository_arn,)
+
+    # ------------------------------------------------------------------ resolution
+    def resolve_dependencies(
+        self,
+        producers: Sequence[Producer],
+        *,
+        explicit: Sequence[str] = (),
+        overrides: Mapping[str, tuple[str, str]] | None = None,
+    ) -> tuple[Resolution, ...]:
+        """Wire this step's dependencies from ``producers`` (specifications only): the one resolution path
+        of ``create_step``, the template's build and the template's reports."""
+        return tuple(
+            DependencyResolver().resolve(
+                self.step_name,
+                self.specification(),
+                producers,
+                explicit=explicit,
+                overrides=overrides,
+                fallbacks=self.fallback_inputs(has_predecessors=bool(producers)),
+            )
+        )
+
+    # ------------------------------------------------------------------ building
+    def build(
+        self,
+        inputs: Mapping[str, InputValue] | None = None,
+        dependencies: Sequence[Step] | None = None,
+        *,
+        overrides: Mapping[str, tuple[str, str]] | None = None,
+        depends_on: Sequence[Step] | None = None,
+    ) -> StepResult:
+        """Build the SageMaker step and say everything about it.
+
+        Args:
+            inputs: explicit values for dependencies, logical name -> S3 URI or pipeline variable. These win
+                over anything resolved from ``dependencies``.
+            dependencies: predecessor steps (built by this library); each of this step's dependencies is
+                wired to exactly one of their declared outputs by the dependency resolver, and the step
+                depends on all of them.
+            overrides: dependency logical name -> (predecessor step name, output name), to force an edge.
+            depends_on: further steps to run after, without wiring their outputs.
+        """
+        spec = self.specification()
+        dep_names = [d.logical_name for d in spec.dependencies]
+        explicit = dict(inputs or {})
+        unknown = sorted(set(explicit) - set(dep_names))
+        if unknown:
+            raise ConfigError(
+                "unknown input",
+                step=self.step_name,
+                field="inputs",
+                value=unknown,
+                hint=f"{self.STEP_TYPE} accepts: {', '.join(dep_names) or '(no inputs)'}",
+            )
+        for name, value in explicit.items():
+            check_input_value(value, step=self.step_name, field=f"inputs.{name}")
+        steps = list(dependencies or ())
+        producers: list[Producer] = []
+        for step in steps:
+            producer_spec = spec_of(step)
+            if producer_spec is None:
+                raise ResolutionError(
+                    "a dependency was not built by a constructs_lib step builder, so its outputs are unknown",
+                    step=self.step_name,
+                    value=getattr(step, "name", repr(step)),
+                    hint="pass its outputs explicitly with inputs={...} instead",
+                )
+            producers.append(Producer(name=step.name, spec=producer_spec))
+        resolutions = self.resolve_dependencies(producers, explicit=list(explicit), overrides=overrides)
+        by_name = {step.name: step for step in steps}
+        values: dict[str, InputValue] = {
+            r.dependency: property_reference(by_name[r.producer], r.property_path) for r in resolutions
+        }
+        values.update(explicit)
+        values = {**self.default_inputs(values), **values}
+        missing = [d.logical_name for d in spec.dependencies if d.required and d.logical_name not in values]
+        if missing:
+            raise ConfigError(
+                "required input has no value",
+                step=self.step_name,
+                field="inputs",
+                value=missing,
+                hint="pass it in inputs=..., add a predecessor that provides it, or set it on the config",
+            )
+        from constructs_lib.sdk_adapter import sdk
+
+        try:
+            with sdk():
+                built = self._build(values, depends_on=[*steps, *(depends_on or ())])
+        except ConstructsLibError:
+            raise
+        except Exception as exc:  # SDK errors get the step's context, never a raw traceback
+            raise SynthError(
+                f"the SageMaker SDK failed to build the step: {type(exc).__name__}: {exc}",
+                step=self.step_name,
+                hint="check the step's config; report a bug if the config is valid",
+            ) from exc
+        attach_spec(built.step, spec)
+        parameters: dict[str, Any] = {}
+        for value in (*values.values(), *built.parameters):
+            if _is_parameter(value):
+                parameters.setdefault(str(value.name), value)
+        return StepResult(
+            node=self.step_name,
+            step_type=self.STEP_TYPE,
+            step=built.step,
+            parameters=tuple(parameters[n] for n in sorted(parameters)),
+            resolutions=resolutions,
+            access=built.access,
+            code_packages=self.code_packages(),
+        )
+
+    def create_step(
+        self,
+        inputs: Mapping[str, InputValue] | None = None,
+        dependencies: Sequence[Step] | None = None,
+        *,
+        overrides: Mapping[str, tuple[str, str]] | None = None,
+        depends_on: Sequence[Step] | None = None,
+    ) -> Step:
+        """The seed's entry point: :meth:`build` and return just the SageMaker step."""
+        return self.build(inputs, dependencies, overrides=overrides, depends_on=depends_on).step
+
     @abstractmethod
-    def _build(self, inputs: Mapping[str, InputValue], depends_on: Sequence[Step]) -> Step:
-        """Build the SDK step from resolved inputs."""
+    def _build(self, inputs: Mapping[str, InputValue], depends_on: Sequence[Step]) -> BuiltStep:
+        """Build the SDK step from resolved inputs (every required dependency has a value)."""
+
+
+def _is_parameter(value: object) -> bool:
+    from constructs_lib.sdk_adapter import sdk
+
+    with sdk():
+        from sagemaker.workflow.parameters import Parameter
+
+    return isinstance(value, Parameter)

@@ -9,15 +9,11 @@ without a redeploy: ``start_pipeline_execution(PipelineParameters=[{"Name": "Raw
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from constructs_lib.builders.base import InputValue
-from constructs_lib.builders.preprocessing_tabular import ProcessingStepBuilderBase
+from constructs_lib.builders.processing import ProcessingStepBuilderBase
 from constructs_lib.config.data_load import DataLoadConfig
-from constructs_lib.contracts.base import ScriptContract
-from constructs_lib.contracts.data_load import DATA_LOAD_CONTRACT
-from constructs_lib.specs.base import StepSpecification
-from constructs_lib.specs.data_load import data_load_spec
+from constructs_lib.specs.data_load import DATA_LOAD_PORTS
 
 __all__ = ["DataLoadStepBuilder"]
 
@@ -28,18 +24,10 @@ class DataLoadStepBuilder(ProcessingStepBuilderBase):
     STEP_TYPE = "DataLoadStep"
     CONFIG_CLASS = DataLoadConfig
     DEFAULT_STEP_NAME = "DataLoad"
-    #: ``raw_source`` is no dependency: its value is the pipeline parameter, see :meth:`channel_values`.
-    CHANNELS = {"raw_source": "raw_source"}
+    #: ``raw_source`` is no dependency: its value is the pipeline parameter, see :meth:`default_inputs`.
+    PORTS = DATA_LOAD_PORTS
 
     config: DataLoadConfig
-
-    @classmethod
-    def specification(cls) -> StepSpecification:
-        return data_load_spec()
-
-    @classmethod
-    def contract(cls) -> ScriptContract:
-        return DATA_LOAD_CONTRACT
 
     @classmethod
     def example_config(cls) -> DataLoadConfig:
@@ -53,18 +41,17 @@ class DataLoadStepBuilder(ProcessingStepBuilderBase):
             return self.config.raw_data_s3_uri
         return f"{self.context.artifact_root}/{self.context.pipeline_name}/raw/"
 
-    def static_input_uris(self) -> tuple[str, ...]:
-        return (self.raw_data_default,)
-
     def script_arguments(self) -> list[str]:
         return self.config.script_arguments()
 
-    def channel_values(self, inputs: Mapping[str, InputValue]) -> dict[str, InputValue]:
-        from constructs_lib.sdk_adapter import import_sagemaker
+    def default_inputs(self, resolved: Mapping[str, InputValue]) -> dict[str, InputValue]:
+        from constructs_lib.sdk_adapter import sdk
 
-        import_sagemaker()
-        from sagemaker.workflow.parameters import ParameterString
+        with sdk():
+            from sagemaker.workflow.parameters import ParameterString
 
-        param = ParameterString(name=self.config.parameter_name, default_value=self.raw_data_default)
-        self.parameters: tuple[Any, ...] = (param,)
-        return {"raw_source": param}
+        return {
+            "raw_source": ParameterString(
+                name=self.config.parameter_name, default_value=self.raw_data_default
+            )
+        }

@@ -25,15 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from constructs_lib import placeholders
-from constructs_lib.builders.base import CodePackage, InputValue, S3Access, StepBuilderBase
-from constructs_lib.config.base import StrictModel
-from constructs_lib.config.model_pytorch import PyTorchModelConfig
-from constructs_lib.config.preprocessing_tabular import SCRIPTS_DIR
-from constructs_lib.contracts.base import ScriptContract
-from constructs_lib.contracts.model_pytorch import PYTORCH_INFERENCE_CONTRACT
+from constructs_lib.access import AccessNeeds
+from constructs_lib.builders.base import BuiltStep, CodePackage, InputValue, StepBuilderBase, static_uris
+from constructs_lib.config.base import SCRIPTS_DIR, StrictModel
+from constructs_lib.config.model_pytorch import INFERENCE_SCRIPTS_DIR, PyTorchModelConfig
 from constructs_lib.errors import ConfigError
-from constructs_lib.specs.base import StepSpecification
-from constructs_lib.specs.model_pytorch import pytorch_model_spec
+from constructs_lib.specs.model_pytorch import PYTORCH_MODEL_PORTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.steps import Step
@@ -49,32 +46,18 @@ CREATE_MODEL_SUFFIX = "-CreateModel"
 REFERENCE_TRAIN_SCRIPT = SCRIPTS_DIR / "pytorch_training" / "train.py"
 
 
-def repack_helper_files() -> dict[str, bytes]:
-    """The two files the SDK's repack job runs (``_repack_model.py`` and its launcher), from the installed
-    SDK; they go into the model's code package."""
-    from constructs_lib.sdk_adapter import import_sagemaker
-
-    import_sagemaker()
-    from sagemaker.workflow import _utils as workflow_utils
-
-    script = Path(workflow_utils.__file__).with_name(workflow_utils.REPACK_SCRIPT)
-    return {
-        workflow_utils.REPACK_SCRIPT: script.read_bytes(),
-        workflow_utils.REPACK_SCRIPT_LAUNCHER: workflow_utils.LAUNCH_REPACK_SCRIPT_CMD.encode("utf-8"),
-    }
-
-
-def _code_already_prepared() -> None:
-    """Stands in for ``_RepackModelStep._prepare_for_repacking``: the code package holds the helpers."""
-
-
 class PyTorchModelStepBuilder(StepBuilderBase):
     """Builds the model step: ``model_data`` in, ``model_name`` out (see the module docstring)."""
 
     STEP_TYPE = "PyTorchModelStep"
     CONFIG_CLASS = PyTorchModelConfig
     DEFAULT_STEP_NAME = "PyTorchModel"
-    CHANNELS = {"model_data": "ModelDataUrl"}
+    PORTS = PYTORCH_MODEL_PORTS
+
+    @classmethod
+    def shipped_script(cls) -> Path | None:
+        """The shipped ``inference.py``."""
+        return INFERENCE_SCRIPTS_DIR / PyTorchModelConfig.SHIPPED_ENTRY_POINT
 
     config: PyTorchModelConfig
 
@@ -90,14 +73,6 @@ class PyTorchModelStepBuilder(StepBuilderBase):
                 value=self.step_name,
                 hint=f"use a node name of at most {64 - len(REPACK_MODEL_SUFFIX)} characters",
             )
-
-    @classmethod
-    def specification(cls) -> StepSpecification:
-        return pytorch_model_spec()
-
-    @classmethod
-    def contract(cls) -> ScriptContract:
-        return PYTORCH_INFERENCE_CONTRACT
 
     @classmethod
     def example_config(cls) -> PyTorchModelConfig:
@@ -123,6 +98,8 @@ class PyTorchModelStepBuilder(StepBuilderBase):
         return self.config.model_data or self.context.default_location(self.step_name, "input/model.tar.gz")
 
     def code_packages(self) -> tuple[CodePackage, ...]:
+        from constructs_lib.sdk_adapter import repack_helper_files
+
         extra = repack_helper_files()
         if self.config.uses_shipped_source:
             extra[REFERENCE_TRAIN_SCRIPT.name] = REFERENCE_TRAIN_SCRIPT.read_bytes()
@@ -136,15 +113,6 @@ class PyTorchModelStepBuilder(StepBuilderBase):
             ),
         )
 
-    def s3_access(self) -> S3Access:
-        """Reads: the code and ``model_data`` when it is known at synth time (the config's value or the
-        ``<node>ModelData`` parameter's default; a training step's output is that step's to declare).
-        Writes: the repack job's output path."""
-        reads = [self.code_uri]
-        param_defaults = [p.default_value for p in getattr(self, "parameters", ())]
-        reads.extend(sorted({*param_defaults, *([self.config.model_data] if self.config.model_data else [])}))
-        return S3Access(reads=tuple(reads), writes=(self.output_path,))
-
     def configured_inputs(self) -> dict[str, InputValue]:
         return {"model_data": self.config.model_data} if self.config.model_data else {}
 
@@ -154,22 +122,20 @@ class PyTorchModelStepBuilder(StepBuilderBase):
         return {"model_data": self._model_data_parameter(self.default_model_data)}
 
     def _model_data_parameter(self, default: str) -> Any:
-        from constructs_lib.sdk_adapter import import_sagemaker
+        from constructs_lib.sdk_adapter import sdk
 
-        import_sagemaker()
-        from sagemaker.workflow.parameters import ParameterString
+        with sdk():
+            from sagemaker.workflow.parameters import ParameterString
 
-        param = ParameterString(name=f"{self.step_name}ModelData", default_value=default)
-        self.parameters: tuple[Any, ...] = (param,)
-        return param
+        return ParameterString(name=f"{self.step_name}ModelData", default_value=default)
 
     # ------------------------------------------------------------------ SDK
     def create_model(self, model_data: InputValue) -> Any:
         """The real ``sagemaker.pytorch.model.PyTorchModel`` (offline session)."""
-        from constructs_lib.sdk_adapter import import_sagemaker
+        from constructs_lib.sdk_adapter import sdk
 
-        import_sagemaker()
-        from sagemaker.pytorch.model import PyTorchModel
+        with sdk():
+            from sagemaker.pytorch.model import PyTorchModel
 
         return PyTorchModel(
             model_data=model_data,
@@ -183,25 +149,45 @@ class PyTorchModelStepBuilder(StepBuilderBase):
             sagemaker_session=self.context.session,
         )
 
-    def _build(self, inputs: Mapping[str, InputValue], depends_on: Sequence[Step]) -> Step:
+    def _build(self, inputs: Mapping[str, InputValue], depends_on: Sequence[Step]) -> BuiltStep:
         from sagemaker.workflow import is_pipeline_variable
         from sagemaker.workflow._utils import _RepackModelStep
-
-        model_data = inputs["model_data"]
-        if not is_pipeline_variable(model_data):
-            model_data = self._model_data_parameter(str(model_data))
-        model = self.create_model(model_data)
-        step_args = model.create(instance_type=self.config.inference_instance_type)
         from sagemaker.workflow.model_step import ModelStep
 
+        from constructs_lib.sdk_adapter import without_repack_upload
+
+        model_data = inputs["model_data"]
+        created: tuple[Any, ...] = ()
+        if not is_pipeline_variable(model_data):
+            model_data = self._model_data_parameter(str(model_data))
+            created = (model_data,)
+        model = self.create_model(model_data)
+        step_args = model.create(instance_type=self.config.inference_instance_type)
         step = ModelStep(
             name=self.step_name,
             step_args=step_args,
             depends_on=[s.name for s in depends_on] or None,
             repack_model_step_settings={"output_path": self.output_path},
         )
-        for inner in step.steps:
-            if isinstance(inner, _RepackModelStep):
-                inner._prepare_for_repacking = _code_already_prepared
-        result: Step = step
-        return result
+        without_repack_upload(step)
+        repack_images = [
+            inner.estimator.training_image_uri()
+            for inner in step.steps
+            if isinstance(inner, _RepackModelStep)
+        ]
+        reads, parameters = static_uris([model_data])
+        access = AccessNeeds(
+            # the SDK's repack training job, then CreateModel
+            creates=("training-job", "model"),
+            prefix_reads=reads,
+            object_reads=(self.code_uri,),
+            writes=(self.output_path,),
+            images=(
+                *repack_images,
+                model.serving_image_uri(self.context.region, self.config.inference_instance_type),
+            ),
+            log_groups=("/aws/sagemaker/TrainingJobs",),
+            codeartifact=self.codeartifact_repositories(),
+            parameters=parameters,
+        )
+        return BuiltStep(step=step, access=access, parameters=created)

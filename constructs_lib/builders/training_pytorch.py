@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from constructs_lib import limits, placeholders
-from constructs_lib.builders.base import CodePackage, InputValue, S3Access, StepBuilderBase
+from constructs_lib.access import AccessNeeds
+from constructs_lib.builders.base import BuiltStep, CodePackage, InputValue, StepBuilderBase, static_uris
+from constructs_lib.config.base import SCRIPTS_DIR
 from constructs_lib.config.hyperparameters import HYPERPARAMETERS_FILE
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
-from constructs_lib.contracts.base import ScriptContract
-from constructs_lib.contracts.training_pytorch import PYTORCH_TRAINING_CONTRACT
 from constructs_lib.errors import ConfigError, SynthError
 from constructs_lib.metrics import metric_definitions
-from constructs_lib.specs.base import StepSpecification
-from constructs_lib.specs.training_pytorch import pytorch_training_spec
+from constructs_lib.specs.training_pytorch import PYTORCH_TRAINING_PORTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.steps import Step
@@ -38,17 +38,17 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
     STEP_TYPE = "PyTorchTrainingStep"
     CONFIG_CLASS = PyTorchTrainingConfig
     DEFAULT_STEP_NAME = "PyTorchTraining"
-    CHANNELS = {"input_path": "data"}
+    PORTS = PYTORCH_TRAINING_PORTS
 
     config: PyTorchTrainingConfig
 
-    @classmethod
-    def specification(cls) -> StepSpecification:
-        return pytorch_training_spec()
+    #: SageMaker's CloudWatch log group (and metric namespace) of training jobs.
+    LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
     @classmethod
-    def contract(cls) -> ScriptContract:
-        return PYTORCH_TRAINING_CONTRACT
+    def shipped_script(cls) -> Path | None:
+        """The reference ``train.py``."""
+        return SCRIPTS_DIR / "pytorch_training" / "train.py"
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -158,12 +158,6 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
             )
         return {"torch_distributed": {"enabled": True}}
 
-    def s3_access(self) -> S3Access:
-        reads: list[str] = [self.code_uri]
-        if self.config.input_path:
-            reads.append(self.config.input_path)
-        return S3Access(reads=tuple(reads), writes=(self.output_path,))
-
     def configured_inputs(self) -> dict[str, InputValue]:
         return {"input_path": self.config.input_path} if self.config.input_path else {}
 
@@ -172,75 +166,88 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
             return {}
         if self.config.input_path is not None:
             return {"input_path": self.config.input_path}
-        from constructs_lib.sdk_adapter import import_sagemaker
+        from constructs_lib.sdk_adapter import sdk
 
-        import_sagemaker()
-        from sagemaker.workflow.parameters import ParameterString
+        with sdk():
+            from sagemaker.workflow.parameters import ParameterString
 
         param = ParameterString(
             name=f"{self.step_name}InputPath",
             default_value=self.context.default_location(self.step_name, "input") + "/",
         )
-        self.parameters = (*getattr(self, "parameters", ()), param)
         return {"input_path": param}
 
     # ------------------------------------------------------------------ SDK
     def create_estimator(self) -> Any:
         """The real ``sagemaker.pytorch.PyTorch`` estimator for this config (offline session)."""
-        from constructs_lib.sdk_adapter import import_sagemaker
-
-        import_sagemaker()
-        from sagemaker.pytorch import PyTorch
+        from constructs_lib.sdk_adapter import sdk
 
         inline, _ = self.hyperparameters_split()
-        return PyTorch(
-            entry_point=self.config.training_entry_point,
-            source_dir=self.code_uri,
-            framework_version=self.config.framework_version,
-            py_version=self.config.py_version,
-            instance_type=self.config.training_instance_type,
-            instance_count=self.config.training_instance_count,
-            volume_size=self.config.training_volume_size,
-            max_run=self.config.max_runtime_seconds,
-            role=self.context.role_arn,
-            sagemaker_session=self.context.session,
-            output_path=self.output_path,
-            code_location=self.context.default_location(self.step_name, "code"),
-            hyperparameters=inline,
-            environment=dict(self.config.env),
-            metric_definitions=metric_definitions(),
-            distribution=self.distribution(),
-            debugger_hook_config=False,
-            disable_profiler=True,
-        )
+        with sdk():
+            from sagemaker.pytorch import PyTorch
 
-    def _build(self, inputs: Mapping[str, InputValue], depends_on: Sequence[Step]) -> Step:
+            return PyTorch(
+                entry_point=self.config.training_entry_point,
+                source_dir=self.code_uri,
+                framework_version=self.config.framework_version,
+                py_version=self.config.py_version,
+                instance_type=self.config.training_instance_type,
+                instance_count=self.config.training_instance_count,
+                volume_size=self.config.training_volume_size,
+                max_run=self.config.max_runtime_seconds,
+                role=self.context.role_arn,
+                sagemaker_session=self.context.session,
+                output_path=self.output_path,
+                code_location=self.context.default_location(self.step_name, "code"),
+                hyperparameters=inline,
+                environment=dict(self.config.env),
+                metric_definitions=metric_definitions(),
+                distribution=self.distribution(),
+                debugger_hook_config=False,
+                disable_profiler=True,
+            )
+
+    def _build(self, inputs: Mapping[str, InputValue], depends_on: Sequence[Step]) -> BuiltStep:
         from sagemaker.inputs import TrainingInput
         from sagemaker.workflow.steps import TrainingStep
 
         estimator = self.create_estimator()
-        channels = {
-            self.CHANNELS[name]: TrainingInput(s3_data=value, s3_data_type="S3Prefix")
-            for name, value in sorted(inputs.items())
-        }
-        step_args = estimator.fit(inputs=channels)
-        return TrainingStep(
+        channels = self.PORTS.channels()
+        step_args = estimator.fit(
+            inputs={
+                channels[name]: TrainingInput(s3_data=value, s3_data_type="S3Prefix")
+                for name, value in sorted(inputs.items())
+            }
+        )
+        step = TrainingStep(
             name=self.step_name,
             step_args=step_args,
             depends_on=[s.name for s in depends_on] or None,
         )
+        reads, parameters = static_uris(list(inputs.values()))
+        access = AccessNeeds(
+            creates=("training-job",),
+            prefix_reads=reads,
+            # the toolkit downloads sagemaker_submit_directory with GetObject only
+            object_reads=(self.code_uri,),
+            writes=(self.output_path,),
+            images=(estimator.training_image_uri(),),
+            log_groups=(self.LOG_GROUP,),
+            codeartifact=self.codeartifact_repositories(),
+            parameters=parameters,
+        )
+        return BuiltStep(step=step, access=access)
 
     def training_job_arguments(self, input_path: str = "s3://constructs-lib-local/input/") -> dict[str, Any]:
         """The step's ``Arguments`` exactly as in a pipeline definition (for the local run and tests)."""
-        from constructs_lib.sdk_adapter import import_sagemaker
+        from constructs_lib.sdk_adapter import definition_of, pipeline
 
-        import_sagemaker()
-        from sagemaker.workflow.pipeline import Pipeline
-
-        step = self.create_step(inputs={"input_path": input_path})
-        pipeline = Pipeline(name="local", steps=[step], sagemaker_session=self.context.session)
+        result = self.build(inputs={"input_path": input_path})
+        pipe = pipeline(
+            "local", parameters=list(result.parameters), steps=[result.step], session=self.context.session
+        )
         try:
-            definition = json.loads(pipeline.definition())
+            definition = definition_of(pipe)
         except Exception as exc:  # the SDK validates deferred step arguments here
             raise SynthError(
                 f"the SageMaker SDK failed to build the step: {type(exc).__name__}: {exc}",

@@ -7,8 +7,11 @@ field, the bad value and what is allowed, instead of pydantic's own ``Validation
 
 from __future__ import annotations
 
+import copy
+import difflib
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -17,15 +20,22 @@ from constructs_lib import limits
 from constructs_lib.errors import ConfigError
 
 __all__ = [
+    "SCRIPTS_DIR",
     "StrictModel",
     "check_entry_point",
     "check_env",
+    "check_framework_pair",
+    "check_instance_type",
     "check_present",
     "check_range",
+    "check_region",
     "check_s3_uri",
     "check_source_location",
     "config_error_from_validation",
 ]
+
+#: The scripts shipped with the library (one directory per step type).
+SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
 
 
 def _loc_to_field(loc: tuple[int | str, ...]) -> str:
@@ -149,8 +159,14 @@ class StrictModel(BaseModel):
             raise config_error_from_validation(cls.__name__, exc) from None
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """Copy with ``update`` applied *and validated* (pydantic's own ``model_copy`` skips validation)."""
-        data = self.model_dump(mode="python", round_trip=True)
+        """Copy with ``update`` applied *and validated* (pydantic's own ``model_copy`` skips validation).
+
+        Field values are taken as they are (a nested config keeps its own class, e.g. a subclass of
+        ``ModelHyperparameters``); ``deep=True`` copies them first.
+        """
+        data = {name: getattr(self, name) for name in type(self).model_fields}
+        if deep:
+            data = copy.deepcopy(data)
         data.update(update or {})
         return type(self)(**data)
 
@@ -289,3 +305,58 @@ def check_env(
                 hint=f"at most {value_limits.max} characters ({value_shape})",
             )
     return env
+
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def check_region(value: str | None, field: str = "region") -> str | None:
+    """``None`` or an AWS region code such as ``us-east-1``."""
+    if value is not None and (not isinstance(value, str) or not _REGION.match(value)):
+        raise ConfigError(
+            "not an AWS region code", field=field, value=value, hint="e.g. us-east-1, eu-west-1"
+        )
+    return value
+
+
+def check_framework_pair(framework: str, scope: str, framework_version: str, py_version: str) -> None:
+    """Fail unless the installed SageMaker SDK has a ``framework`` image for the version pair."""
+    from constructs_lib.sdk_adapter import framework_image_catalogue
+
+    catalogue = framework_image_catalogue(framework, scope)
+    if framework_version not in catalogue:
+        supported = sorted(catalogue, key=_version_key)
+        raise ConfigError(
+            f"the installed SageMaker SDK has no {framework} {scope} image for this version",
+            field="framework_version",
+            value=framework_version,
+            hint=f"supported versions: {', '.join(supported)}",
+        )
+    allowed = catalogue[framework_version]
+    if py_version not in allowed:
+        raise ConfigError(
+            f"{framework} {framework_version} has no {scope} image for this Python version",
+            field="py_version",
+            value=py_version,
+            hint=f"allowed py versions for {framework_version}: {', '.join(allowed)}",
+        )
+
+
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in v.split("."))
+
+
+def check_instance_type(value: str, *, field: str, allowed: tuple[str, ...], kind: str) -> str:
+    """``value`` must be one of botocore's enum ``allowed``; suggest the closest names otherwise."""
+    if value not in allowed:
+        close = difflib.get_close_matches(value, allowed, n=3, cutoff=0.6)
+        hint = (
+            f"did you mean {' or '.join(close)}?" if close else f"one of {len(allowed)} {kind} instance types"
+        )
+        raise ConfigError(
+            f"not a SageMaker {kind} instance type",
+            field=field,
+            value=value,
+            hint=f"{hint} (botocore's {kind} instance type enum)",
+        )
+    return value

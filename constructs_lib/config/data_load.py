@@ -13,7 +13,7 @@ from pydantic import StrictInt, field_validator, model_validator
 
 from constructs_lib import limits
 from constructs_lib.config.base import check_s3_uri
-from constructs_lib.config.preprocessing_tabular import ProcessingJobConfig, check_processing_arguments
+from constructs_lib.config.processing import ProcessingJobConfig, check_processing_arguments
 from constructs_lib.errors import ConfigError
 
 __all__ = ["DataLoadConfig"]

@@ -9,9 +9,17 @@ from typing import ClassVar, Self
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from constructs_lib import limits
-from constructs_lib.config.base import StrictModel, check_entry_point, check_env, check_present, check_s3_uri
-from constructs_lib.config.preprocessing_tabular import SCRIPTS_DIR
-from constructs_lib.config.training_pytorch import check_framework_pair, check_instance_type, check_region
+from constructs_lib.config.base import (
+    SCRIPTS_DIR,
+    StrictModel,
+    check_entry_point,
+    check_env,
+    check_framework_pair,
+    check_instance_type,
+    check_present,
+    check_region,
+    check_s3_uri,
+)
 from constructs_lib.errors import ConfigError
 
 __all__ = ["GRAVITON_FAMILIES", "INFERENCE_SCRIPTS_DIR", "SDK_MODEL_ENV", "PyTorchModelConfig"]

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS: dict[str, str] = {
     "SageMakerPipeline": "constructs_lib.constructs.pipeline",
     "PyTorchTrainingPipeline": "constructs_lib.constructs.pipeline",
-    "DEFAULT_INLINE_THRESHOLD_CHARS": "constructs_lib.constructs.pipeline",
-    "DefinitionStorage": "constructs_lib.constructs.pipeline",
+    "DEFAULT_INLINE_THRESHOLD_CHARS": "constructs_lib.constructs.props",
+    "DefinitionStorage": "constructs_lib.constructs.props",
+    "PipelineOptions": "constructs_lib.constructs.props",
+    "PipelineProps": "constructs_lib.constructs.props",
     "concrete_region": "constructs_lib.constructs.pipeline",
     "ArtifactStorage": "constructs_lib.constructs.storage",
     "ACKNOWLEDGED_FINDINGS": "constructs_lib.constructs.nag",
@@ -40,11 +42,13 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from constructs_lib.constructs.nag import ACKNOWLEDGED_FINDINGS as ACKNOWLEDGED_FINDINGS
     from constructs_lib.constructs.nag import add_aws_solutions_checks as add_aws_solutions_checks
-    from constructs_lib.constructs.pipeline import (
-        DEFAULT_INLINE_THRESHOLD_CHARS as DEFAULT_INLINE_THRESHOLD_CHARS,
-    )
-    from constructs_lib.constructs.pipeline import DefinitionStorage as DefinitionStorage
     from constructs_lib.constructs.pipeline import PyTorchTrainingPipeline as PyTorchTrainingPipeline
     from constructs_lib.constructs.pipeline import SageMakerPipeline as SageMakerPipeline
     from constructs_lib.constructs.pipeline import concrete_region as concrete_region
+    from constructs_lib.constructs.props import (
+        DEFAULT_INLINE_THRESHOLD_CHARS as DEFAULT_INLINE_THRESHOLD_CHARS,
+    )
+    from constructs_lib.constructs.props import DefinitionStorage as DefinitionStorage
+    from constructs_lib.constructs.props import PipelineOptions as PipelineOptions
+    from constructs_lib.constructs.props import PipelineProps as PipelineProps
     from constructs_lib.constructs.storage import ArtifactStorage as ArtifactStorage

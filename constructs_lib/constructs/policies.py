@@ -1,4 +1,5 @@
-"""Least-privilege IAM statements for the job role and the pipeline role, derived from a built pipeline.
+"""Least-privilege IAM statements for the job role and the pipeline role, derived from the steps'
+:class:`~constructs_lib.access.AccessNeeds` alone (never from configs or the definition's text).
 
 No managed policies and no ``*`` action: each statement names its actions, and its resources are the
 exact ARNs the pipeline touches. Where a resource must end in ``*`` (object keys and job names SageMaker
@@ -8,18 +9,63 @@ and the construct acknowledges exactly that cdk-nag finding with it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from constructs_lib.access import EcrRepository
 from constructs_lib.codeartifact import CodeArtifactRepository
-from constructs_lib.constructs.analysis import EcrRepository, SageMakerJobKind
 from constructs_lib.constructs.nag import R_JOB_ARNS, R_LOG_STREAMS, R_S3_PREFIX, R_STAR
+from constructs_lib.errors import SynthError
 
-__all__ = ["BucketRef", "Grant", "job_role_statements", "pipeline_role_statements"]
+__all__ = [
+    "RESOURCE_ACTIONS",
+    "BucketRef",
+    "Grant",
+    "job_role_statements",
+    "pipeline_role_statements",
+]
+
+#: SageMaker resource type a step creates -> the API actions the pipeline role calls for it, in the order
+#: statements are written.
+RESOURCE_ACTIONS: Mapping[str, tuple[str, ...]] = {
+    "training-job": (
+        "sagemaker:CreateTrainingJob",
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:StopTrainingJob",
+    ),
+    "processing-job": (
+        "sagemaker:CreateProcessingJob",
+        "sagemaker:DescribeProcessingJob",
+        "sagemaker:StopProcessingJob",
+    ),
+    "model": ("sagemaker:CreateModel", "sagemaker:DescribeModel"),
+    "transform-job": (
+        "sagemaker:CreateTransformJob",
+        "sagemaker:DescribeTransformJob",
+        "sagemaker:StopTransformJob",
+    ),
+}
+
+
+def ordered_kinds(creates: Iterable[str]) -> list[str]:
+    """``creates`` in :data:`RESOURCE_ACTIONS` order; :class:`SynthError` for a resource type without a
+    mapping (never a silent over- or under-grant)."""
+    wanted = set(creates)
+    unknown = sorted(wanted - set(RESOURCE_ACTIONS))
+    if unknown:
+        raise SynthError(
+            f"no IAM mapping for the SageMaker resource types {unknown}",
+            field="access.creates",
+            value=unknown,
+            hint=f"supported: {', '.join(RESOURCE_ACTIONS)}; add it to "
+            "constructs_lib.constructs.policies.RESOURCE_ACTIONS",
+        )
+    return [kind for kind in RESOURCE_ACTIONS if kind in wanted]
+
 
 #: The principal both roles trust.
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
@@ -77,7 +123,7 @@ def job_role_statements(
     reads: Sequence[tuple[BucketRef, str]],
     writes: Sequence[tuple[BucketRef, str]],
     code_objects: Sequence[str],
-    job_kinds: Sequence[SageMakerJobKind],
+    log_groups: Sequence[str],
     ecr: Sequence[EcrRepository],
     codeartifact: Sequence[CodeArtifactRepository],
     key_arns: Sequence[str],
@@ -90,7 +136,7 @@ def job_role_statements(
             on the bucket, limited by an ``s3:prefix`` condition).
         writes: ``(bucket, key prefix)`` the jobs write below (``s3:PutObject``/``AbortMultipartUpload``).
         code_objects: exact object ARNs of packed training code (``s3:GetObject``), in build order.
-        job_kinds: job kinds of the pipeline (their CloudWatch log groups and metric namespaces).
+        log_groups: CloudWatch log groups (and metric namespaces) the jobs write to, in statement order.
         ecr: the image repositories to pull from.
         codeartifact: repositories to install packages from (empty: no CodeArtifact statement).
         key_arns: KMS keys of the buckets the jobs use (empty: no KMS statement).
@@ -141,7 +187,6 @@ def job_role_statements(
                 )
             )
         )
-    log_groups = [k.log_group for k in job_kinds if k.log_group]
     if log_groups:
         base = f"arn:{Aws.PARTITION}:logs:{stack.region}:{stack.account}:log-group:"
         grants.append(
@@ -229,20 +274,19 @@ def codeartifact_statements(repositories: Iterable[CodeArtifactRepository]) -> l
     ]
 
 
-def pipeline_role_statements(
-    *, stack: Stack, job_kinds: Sequence[SageMakerJobKind], job_role_arn: str
-) -> list[Grant]:
-    """The pipeline role's statements: create/describe/stop each job kind of the pipeline (and tag it)
-    in this account and region, and pass the job role to SageMaker only."""
+def pipeline_role_statements(*, stack: Stack, creates: Iterable[str], job_role_arn: str) -> list[Grant]:
+    """The pipeline role's statements: create/describe/stop each SageMaker resource type the steps create
+    (and tag it) in this account and region, and pass the job role to SageMaker only."""
     grants: list[Grant] = []
     arns: list[str] = []
-    for kind in job_kinds:
-        arn = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}:{kind.resource}/*"
+    for kind in ordered_kinds(creates):
+        arn = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}:{kind}/*"
         arns.append(arn)
-        sid = "".join(part.capitalize() for part in kind.resource.split("-"))
+        sid = "".join(part.capitalize() for part in kind.split("-"))
         grants.append(
             Grant(
-                iam.PolicyStatement(sid=f"Run{sid}", actions=list(kind.actions), resources=[arn]), R_JOB_ARNS
+                iam.PolicyStatement(sid=f"Run{sid}", actions=list(RESOURCE_ACTIONS[kind]), resources=[arn]),
+                R_JOB_ARNS,
             )
         )
     if arns:

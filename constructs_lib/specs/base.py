@@ -24,7 +24,10 @@ __all__ = [
     "OutputSpec",
     "SageMakerStepKind",
     "StepSpecification",
+    "attach_spec",
     "check_property_path",
+    "property_reference",
+    "spec_of",
 ]
 
 
@@ -71,11 +74,13 @@ _SHAPES: dict[SageMakerStepKind, str] = {
 _TOKEN = re.compile(r"\.(?P<attr>[A-Za-z_][A-Za-z0-9_]*)|\[(?P<key>'[^']*'|\"[^\"]*\"|\d+)\]")
 
 
-def _walk(root: Any, path: str) -> Any:
+def property_reference(root: Any, path: str) -> Any:
+    """Follow ``path`` (``properties.A.B['x'].C``) from ``root``: a step (its ``properties`` attribute is
+    taken) or a SageMaker ``Properties`` object. Returns the SDK's property reference (``{"Get": ...}``)."""
     if not path.startswith("properties"):
         raise ValueError("must start with 'properties'")
     rest = path[len("properties") :]
-    node = root
+    node = getattr(root, "properties", root)
     pos = 0
     while pos < len(rest):
         m = _TOKEN.match(rest, pos)
@@ -97,14 +102,14 @@ def check_property_path(kind: SageMakerStepKind, path: str) -> str:
     Returns the SDK's ``Get`` expression suffix (``A.B['x'].C``); raises :class:`SpecError` when an
     attribute does not exist in SageMaker's response shape or the path does not end at a scalar.
     """
-    from constructs_lib.sdk_adapter import import_sagemaker
+    from constructs_lib.sdk_adapter import sdk
 
-    import_sagemaker()
-    from sagemaker.workflow.properties import Properties
+    with sdk():
+        from sagemaker.workflow.properties import Properties
 
-    root = Properties(step_name="__spec_check__", shape_name=_SHAPES[kind])
+        root = Properties(step_name="__spec_check__", shape_name=_SHAPES[kind])
     try:
-        leaf = _walk(root, path)
+        leaf = property_reference(root, path)
         expr = leaf.expr
     except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
         raise SpecError(
@@ -203,11 +208,6 @@ class StepSpecification:
         self._check_types(where)
         for group, items in (("dependency", self.dependencies), ("output", self.outputs)):
             names = [i.logical_name for i in items]
-            for name in names:
-                if not isinstance(name, str) or not _NAME.match(name):
-                    raise SpecError(
-                        f"invalid {group} logical name", step=where, value=name, hint="use snake_case"
-                    )
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise SpecError(f"duplicate {group} logical names", step=where, value=dupes)
@@ -323,3 +323,17 @@ class StepSpecification:
                 value=name,
                 hint=f"outputs: {', '.join(o.logical_name for o in self.outputs) or '(none)'}",
             ) from None
+
+
+_SPEC_ATTR = "_constructs_lib_spec"
+
+
+def attach_spec(step: Any, spec: StepSpecification) -> None:
+    """Remember on an SDK step the specification it was built with (read by :func:`spec_of`)."""
+    object.__setattr__(step, _SPEC_ATTR, spec)
+
+
+def spec_of(step: object) -> StepSpecification | None:
+    """The specification a step was built with (``None`` for steps not built by this library)."""
+    spec = getattr(step, _SPEC_ATTR, None)
+    return spec if isinstance(spec, StepSpecification) else None

@@ -1,50 +1,50 @@
-"""Specification of the PyTorch model step (a SageMaker model created from the training artifacts)."""
+"""The PyTorch model step's ports (a SageMaker model created from the training artifacts) and specification."""
 
 from __future__ import annotations
 
-import functools
+from constructs_lib.ports import InputPort, OutputPort, StepPorts
+from constructs_lib.specs.base import DependencyType, NodeType, SageMakerStepKind, StepSpecification
 
-from constructs_lib.specs.base import (
-    DependencySpec,
-    DependencyType,
-    NodeType,
-    OutputSpec,
-    SageMakerStepKind,
-    StepSpecification,
+__all__ = ["PYTORCH_MODEL_PORTS", "pytorch_model_spec"]
+
+#: An internal node: its ``model_name`` can feed a later step (batch transform, endpoint), though in the
+#: seed's DAG it is the last step.
+PYTORCH_MODEL_PORTS = StepPorts(
+    step_type="PyTorchModelStep",
+    node_type=NodeType.INTERNAL,
+    sagemaker_step_kind=SageMakerStepKind.MODEL,
+    entry_point="inference.py",
+    inputs=(
+        InputPort(
+            name="model_data",
+            # SageMaker extracts ModelDataUrl (model.pt, model_meta.json, code/) here
+            container_path="/opt/ml/model",
+            channel="ModelDataUrl",
+            kind=DependencyType.MODEL_ARTIFACTS,
+            required=True,
+            compatible_sources=("PyTorchTrainingStep",),
+            semantic_keywords=("model", "artifacts", "data"),
+            description="S3 URI of the model.tar.gz written by the training job.",
+        ),
+    ),
+    outputs=(
+        OutputPort(
+            name="model_name",
+            kind=DependencyType.MODEL,
+            property_path="properties.ModelName",
+            data_type="String",
+            description="Name of the SageMaker model that CreateModel made.",
+        ),
+    ),
+    config_paths={"code": "/opt/ml/model/code"},
+    description=(
+        "model_fn loads model.pt + model_meta.json (the reference train.py's format, via its load_model); "
+        "input_fn reads text/csv (header row) or application/json records; predict_fn returns the "
+        "probability of label 1 per row; output_fn writes application/json or text/csv."
+    ),
 )
 
-__all__ = ["pytorch_model_spec"]
 
-
-@functools.lru_cache(maxsize=1)
 def pytorch_model_spec() -> StepSpecification:
-    """``model_data`` (a ``model.tar.gz``) in; ``model_name`` out.
-
-    An internal node: its ``model_name`` can feed a later step (batch transform, endpoint), though in the
-    seed's DAG it is the last step.
-    """
-    return StepSpecification(
-        step_type="PyTorchModelStep",
-        node_type=NodeType.INTERNAL,
-        sagemaker_step_kind=SageMakerStepKind.MODEL,
-        dependencies=(
-            DependencySpec(
-                logical_name="model_data",
-                dependency_type=DependencyType.MODEL_ARTIFACTS,
-                required=True,
-                compatible_sources=("PyTorchTrainingStep",),
-                semantic_keywords=("model", "artifacts", "data"),
-                data_type="S3Uri",
-                description="S3 URI of the model.tar.gz written by the training job.",
-            ),
-        ),
-        outputs=(
-            OutputSpec(
-                logical_name="model_name",
-                output_type=DependencyType.MODEL,
-                property_path="properties.ModelName",
-                data_type="String",
-                description="Name of the SageMaker model that CreateModel made.",
-            ),
-        ),
-    )
+    """``model_data`` (a ``model.tar.gz``) in; ``model_name`` out."""
+    return PYTORCH_MODEL_PORTS.specification()

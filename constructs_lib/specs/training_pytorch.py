@@ -1,55 +1,67 @@
-"""Specification of the PyTorch training step."""
+"""The PyTorch training step's ports (its one declaration) and specification."""
 
 from __future__ import annotations
 
-import functools
+from constructs_lib.codeartifact import CA_REPOSITORY_ARN_ENV
+from constructs_lib.ports import InputPort, OutputPort, StepPorts
+from constructs_lib.specs.base import DependencyType, NodeType, SageMakerStepKind, StepSpecification
 
-from constructs_lib.specs.base import (
-    DependencySpec,
-    DependencyType,
-    NodeType,
-    OutputSpec,
-    SageMakerStepKind,
-    StepSpecification,
+__all__ = ["PYTORCH_TRAINING_PORTS", "pytorch_training_spec"]
+
+PYTORCH_TRAINING_PORTS = StepPorts(
+    step_type="PyTorchTrainingStep",
+    node_type=NodeType.INTERNAL,
+    sagemaker_step_kind=SageMakerStepKind.TRAINING,
+    entry_point="train.py",
+    inputs=(
+        InputPort(
+            name="input_path",
+            # the single "data" channel; the script reads train/, val/ and test/ below it
+            container_path="/opt/ml/input/data/data",
+            channel="data",
+            kind=DependencyType.PROCESSED_DATA,
+            required=True,
+            compatible_sources=("TabularPreprocessingStep", "DataLoadStep"),
+            semantic_keywords=("processed", "data", "train", "split", "input", "dataset"),
+            env_var="SM_CHANNEL_DATA",
+            description="Directory with train/, val/ and test/ subdirectories; the 'data' channel.",
+        ),
+    ),
+    outputs=(
+        OutputPort(
+            name="model_artifacts",
+            kind=DependencyType.MODEL_ARTIFACTS,
+            property_path="properties.ModelArtifacts.S3ModelArtifacts",
+            container_path="/opt/ml/model",
+            aliases=("model_output", "model_data", "model_artifacts_path", "model_input"),
+            env_var="SM_MODEL_DIR",
+            description="S3 URI of model.tar.gz written from /opt/ml/model.",
+        ),
+        OutputPort(
+            name="output_path",
+            kind=DependencyType.JOB_OUTPUT,
+            property_path="properties.OutputDataConfig.S3OutputPath",
+            container_path="/opt/ml/output/data",
+            aliases=("training_output", "output_data"),
+            env_var="SM_OUTPUT_DATA_DIR",
+            description="The job's S3 output location (output.tar.gz with /opt/ml/output/data).",
+        ),
+    ),
+    config_paths={
+        "hyperparameters": "/opt/ml/input/config/hyperparameters.json",
+        "input_data_config": "/opt/ml/input/config/inputdataconfig.json",
+        "resource_config": "/opt/ml/input/config/resourceconfig.json",
+    },
+    required_env_vars=(),
+    optional_env_vars={CA_REPOSITORY_ARN_ENV: ""},
+    description=(
+        "Trains a tabular binary classifier with PyTorch: reads train/val/test from the data channel, "
+        "writes the model to SM_MODEL_DIR and test metrics to SM_OUTPUT_DATA_DIR, prints the four metrics "
+        "per epoch."
+    ),
 )
 
-__all__ = ["pytorch_training_spec"]
 
-
-@functools.lru_cache(maxsize=1)
 def pytorch_training_spec() -> StepSpecification:
     """``input_path`` (train/val/test directory) in; ``model_artifacts`` and ``output_path`` out."""
-    return StepSpecification(
-        step_type="PyTorchTrainingStep",
-        node_type=NodeType.INTERNAL,
-        sagemaker_step_kind=SageMakerStepKind.TRAINING,
-        dependencies=(
-            DependencySpec(
-                logical_name="input_path",
-                dependency_type=DependencyType.PROCESSED_DATA,
-                required=True,
-                compatible_sources=("TabularPreprocessingStep", "DataLoadStep"),
-                semantic_keywords=("processed", "data", "train", "split", "input", "dataset"),
-                data_type="S3Uri",
-                description="Directory with train/, val/ and test/ subdirectories; the 'data' channel.",
-            ),
-        ),
-        outputs=(
-            OutputSpec(
-                logical_name="model_artifacts",
-                output_type=DependencyType.MODEL_ARTIFACTS,
-                property_path="properties.ModelArtifacts.S3ModelArtifacts",
-                aliases=("model_output", "model_data", "model_artifacts_path", "model_input"),
-                data_type="S3Uri",
-                description="S3 URI of model.tar.gz written from /opt/ml/model.",
-            ),
-            OutputSpec(
-                logical_name="output_path",
-                output_type=DependencyType.JOB_OUTPUT,
-                property_path="properties.OutputDataConfig.S3OutputPath",
-                aliases=("training_output", "output_data"),
-                data_type="S3Uri",
-                description="The job's S3 output location (output.tar.gz with /opt/ml/output/data).",
-            ),
-        ),
-    )
+    return PYTORCH_TRAINING_PORTS.specification()

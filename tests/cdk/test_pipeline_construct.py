@@ -440,3 +440,19 @@ def test_immutable_byo_role_is_left_alone(byo_role_example: Synth, example_app_m
     manifest = json.loads((byo_role_example.outdir / "manifest.json").read_text())
     entries = manifest["artifacts"][byo_role_example.name].get("metadata", {})
     assert not [e for v in entries.values() for e in v if e["type"] == "aws:cdk:warning"]
+
+
+def test_props_are_declared_once() -> None:
+    from constructs_lib.constructs.props import PipelineOptions, PipelineProps
+
+    assert set(PipelineOptions.__annotations__) == set(PipelineProps.option_names())
+
+
+def test_unknown_prop_is_named() -> None:
+    from constructs_lib.constructs.props import PipelineProps
+    from constructs_lib.errors import ConfigError
+    from constructs_lib.examples import seed_dag_template
+
+    with pytest.raises(ConfigError, match="unknown construct prop") as info:
+        PipelineProps.create(template=seed_dag_template(), pipeline_name="p", retain_on_delet=False)
+    assert info.value.field == "retain_on_delet"

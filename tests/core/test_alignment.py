@@ -1,10 +1,12 @@
-"""check_alignment: every registered builder is aligned; deliberately drifted variants fail loudly."""
+"""Ports are declared once; what can still drift (the shipped script against its contract, identity, the
+entry point, required environment) is checked by ``check_alignment``; SageMaker's placement rules are
+checked when ports are declared."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,21 +20,17 @@ from constructs_lib import (
     check_alignment,
     registry,
 )
-from constructs_lib.alignment import check_all_registered, find_drifts
-from constructs_lib.contracts.base import ScriptContract
-from constructs_lib.contracts.preprocessing_tabular import TABULAR_PREPROCESSING_CONTRACT
-from constructs_lib.contracts.training_pytorch import PYTORCH_TRAINING_CONTRACT
-from constructs_lib.examples import seed_training_config
-from constructs_lib.specs.base import DependencyType, OutputSpec, StepSpecification
-from constructs_lib.specs.preprocessing_tabular import tabular_preprocessing_spec
+from constructs_lib.alignment import check_all_registered, find_drifts, script_paths
+from constructs_lib.ports import InputPort, OutputPort, StepPorts
+from constructs_lib.specs.base import DependencyType, NodeType, SageMakerStepKind
+from constructs_lib.specs.preprocessing_tabular import TABULAR_PREPROCESSING_PORTS
 
-PRE_CONTRACT = TABULAR_PREPROCESSING_CONTRACT
-PRE_SPEC = tabular_preprocessing_spec()
-
-
-def training_sample() -> Any:
-    # s3 code: the training builder needs no local source directory to be checked
-    return seed_training_config(source_dir="s3://code-bucket/train/sourcedir.tar.gz")
+ALL = [
+    DataLoadStepBuilder,
+    TabularPreprocessingStepBuilder,
+    PyTorchModelStepBuilder,
+    PyTorchTrainingStepBuilder,
+]
 
 
 def drifts_of(builder_cls: type[Any], config: Any = None) -> str:
@@ -44,255 +42,178 @@ def drifts_of(builder_cls: type[Any], config: Any = None) -> str:
 
 
 # ------------------------------------------------------------------------------------------ aligned
-
-
 def test_every_registered_builder_is_aligned() -> None:
-    check_all_registered({"PyTorchTrainingStep": training_sample()})
+    check_all_registered()
+    assert sorted(registry.step_builder_map()) == sorted(c.STEP_TYPE for c in ALL)
 
 
-@pytest.mark.parametrize(
-    "builder_cls",
-    [
-        DataLoadStepBuilder,
-        TabularPreprocessingStepBuilder,
-        PyTorchModelStepBuilder,
-        PyTorchTrainingStepBuilder,
-    ],
-    ids=lambda c: c.STEP_TYPE,
-)
+@pytest.mark.parametrize("builder_cls", ALL, ids=lambda c: c.STEP_TYPE)
 def test_no_drifts(builder_cls: type[Any]) -> None:
-    config = training_sample() if builder_cls is PyTorchTrainingStepBuilder else None
-    assert find_drifts(builder_cls, config) == []
+    assert find_drifts(builder_cls) == []
+    assert builder_cls.shipped_script() is not None and builder_cls.shipped_script().is_file()
 
 
-def test_training_without_a_config_is_checked_statically() -> None:
-    assert not hasattr(PyTorchTrainingStepBuilder, "example_config")
-    assert find_drifts(PyTorchTrainingStepBuilder) == []
+@pytest.mark.parametrize("builder_cls", ALL, ids=lambda c: c.STEP_TYPE)
+def test_specification_contract_and_channels_derive_from_the_ports(builder_cls: type[Any]) -> None:
+    ports: StepPorts = builder_cls.PORTS
+    spec, contract = builder_cls.specification(), builder_cls.contract()
+    assert [d.logical_name for d in spec.dependencies] == [p.name for p in ports.inputs if p.is_dependency]
+    assert [o.logical_name for o in spec.outputs] == [p.name for p in ports.outputs]
+    assert dict(contract.expected_input_paths) == {p.name: p.container_path for p in ports.inputs}
+    assert dict(contract.expected_output_paths) == {
+        p.name: p.container_path for p in ports.outputs if p.container_path is not None
+    }
+    assert ports.channels() == {p.name: p.channel for p in ports.inputs}
+    assert contract.entry_point == ports.entry_point
 
 
-def test_the_seed_config_with_local_code_is_aligned_too() -> None:
-    check_alignment(PyTorchTrainingStepBuilder, seed_training_config())
+def test_training_contract_keeps_the_seed_paths() -> None:
+    contract = PyTorchTrainingStepBuilder.contract()
+    assert contract.expected_input_paths["input_path"] == "/opt/ml/input/data/data"
+    assert contract.channel_env_vars == {
+        "input_path": "SM_CHANNEL_DATA",
+        "model_artifacts": "SM_MODEL_DIR",
+        "output_path": "SM_OUTPUT_DATA_DIR",
+    }
+    assert PyTorchTrainingStepBuilder.PORTS.channels() == {"input_path": "data"}
+
+
+def test_script_paths_joins_base_and_relative_constants() -> None:
+    source = 'BASE = "/opt/ml/processing"\nIN = "input/raw"\nOUT = "output/x/"\nname = "plain"\n'
+    assert script_paths(source) >= {
+        "/opt/ml/processing",
+        "/opt/ml/processing/input/raw",
+        "/opt/ml/processing/output/x",
+    }
 
 
 # ------------------------------------------------------------------------------------------ drifted
-
-
-class RenamedContractInput(TabularPreprocessingStepBuilder):
-    """The contract renamed its input; spec and CHANNELS still say raw_data."""
-
-    STEP_TYPE = "RenamedContractInputStep"
-
-    @classmethod
-    def specification(cls) -> StepSpecification:
-        return dataclasses.replace(PRE_SPEC, step_type=cls.STEP_TYPE)
-
-    @classmethod
-    def contract(cls) -> ScriptContract:
-        return dataclasses.replace(PRE_CONTRACT, expected_input_paths={"raw": "/opt/ml/processing/input/raw"})
-
-
-def test_renamed_contract_input() -> None:
-    text = drifts_of(RenamedContractInput)
-    assert "STEP_TYPE 'RenamedContractInputStep' is not the class name without 'Builder'" in text
-    assert "dependency 'raw_data' has no contract input path (contract inputs: raw)" in text
-    assert "contract input 'raw' (/opt/ml/processing/input/raw) is delivered on no builder channel" in text
-    assert "builder channel 'raw_data' -> 'raw_data' has no contract input path" in text
-
-
-class MissingChannelStepBuilder(TabularPreprocessingStepBuilder):
-    STEP_TYPE = "MissingChannelStep"
-    CHANNELS: ClassVar[dict[str, str]] = {}
-
-    @classmethod
-    def specification(cls) -> StepSpecification:
-        return dataclasses.replace(PRE_SPEC, step_type=cls.STEP_TYPE)
-
-
-def test_dependency_without_a_channel() -> None:
-    text = drifts_of(MissingChannelStepBuilder)
-    assert "dependency 'raw_data' has no builder channel (CHANNELS: none)" in text
-
-
-class DuplicateChannelStepBuilder(TabularPreprocessingStepBuilder):
-    STEP_TYPE = "DuplicateChannelStep"
-    CHANNELS: ClassVar[dict[str, str]] = {"raw_data": "code", "lookup": "code"}
-
-    @classmethod
-    def specification(cls) -> StepSpecification:
-        return dataclasses.replace(PRE_SPEC, step_type=cls.STEP_TYPE)
-
-    @classmethod
-    def contract(cls) -> ScriptContract:
-        paths = {"raw_data": "/opt/ml/processing/input/raw", "lookup": "/opt/ml/processing/input/raw"}
-        return dataclasses.replace(PRE_CONTRACT, expected_input_paths=paths)
-
-
-def test_channel_names_must_be_unique_and_not_reserved() -> None:
-    text = drifts_of(DuplicateChannelStepBuilder)
-    assert "channel names are not unique: code" in text
-    assert "channel name 'code' is reserved for the packed code of a processing step" in text
-    assert "contract input paths are not unique: /opt/ml/processing/input/raw" in text
-
-
-class UnwrittenOutputStepBuilder(TabularPreprocessingStepBuilder):
-    """The spec promises a second output the script never writes."""
-
-    STEP_TYPE = "UnwrittenOutputStep"
-
-    @classmethod
-    def specification(cls) -> StepSpecification:
-        extra = OutputSpec(
-            "report",
-            DependencyType.JOB_OUTPUT,
-            "properties.ProcessingOutputConfig.Outputs['summary'].S3Output.S3Uri",
-        )
-        return dataclasses.replace(PRE_SPEC, step_type=cls.STEP_TYPE, outputs=(*PRE_SPEC.outputs, extra))
-
-
-def test_output_without_a_contract_path() -> None:
-    text = drifts_of(UnwrittenOutputStepBuilder)
-    assert "output 'report' has no contract output path: the script never writes it" in text
-    assert "output 'report' reads property path properties.ProcessingOutputConfig.Outputs['summary']" in text
-
-
-class UndeclaredOutputStepBuilder(TabularPreprocessingStepBuilder):
-    STEP_TYPE = "UndeclaredOutputStep"
-
-    @classmethod
-    def specification(cls) -> StepSpecification:
-        return dataclasses.replace(PRE_SPEC, step_type=cls.STEP_TYPE)
-
-    @classmethod
-    def contract(cls) -> ScriptContract:
-        outputs = {**PRE_CONTRACT.expected_output_paths, "stats": "/opt/ml/processing/output/stats"}
-        return dataclasses.replace(PRE_CONTRACT, expected_output_paths=outputs)
-
-
-def test_contract_output_the_spec_does_not_declare() -> None:
-    text = drifts_of(UndeclaredOutputStepBuilder)
-    assert (
-        "contract output 'stats' (/opt/ml/processing/output/stats) is not an output of the specification"
-        in text
+def _script_builder(name: str, script: Path, base: type[Any] = TabularPreprocessingStepBuilder) -> type[Any]:
+    return type(
+        name,
+        (base,),
+        {"STEP_TYPE": name.removesuffix("Builder"), "shipped_script": classmethod(lambda cls: script)},
     )
 
 
-class NeedsTokenStepBuilder(TabularPreprocessingStepBuilder):
-    STEP_TYPE = "NeedsTokenStep"
+def test_shipped_script_with_another_input_path(tmp_path: Path) -> None:
+    shipped = TabularPreprocessingStepBuilder.shipped_script()
+    script = tmp_path / "preprocess.py"
+    script.write_text(shipped.read_text().replace('INPUT_DIR = "input/raw"', 'INPUT_DIR = "input/table"'))
+    cls = _script_builder("RenamedInputStepBuilder", script)
+    text = drifts_of(cls)
+    assert "contract input 'raw_data' is at /opt/ml/processing/input/raw" in text
+    assert "names no such path" in text and "/opt/ml/processing/input/table" in text
 
-    @classmethod
-    def specification(cls) -> StepSpecification:
-        return dataclasses.replace(PRE_SPEC, step_type=cls.STEP_TYPE)
 
-    @classmethod
-    def contract(cls) -> ScriptContract:
-        return dataclasses.replace(PRE_CONTRACT, required_env_vars=("API_TOKEN",))
+def test_training_script_that_never_reads_a_channel_variable(tmp_path: Path) -> None:
+    shipped = PyTorchTrainingStepBuilder.shipped_script()
+    script = tmp_path / "train.py"
+    script.write_text(shipped.read_text().replace('"SM_CHANNEL_DATA"', '"SM_CHANNEL_TRAIN"'))
+    cls = _script_builder("ChannelVarStepBuilder", script, PyTorchTrainingStepBuilder)
+    assert "never reads SM_CHANNEL_DATA (the contract's 'input_path')" in drifts_of(cls)
+
+
+def test_inference_handler_must_define_the_toolkit_functions(tmp_path: Path) -> None:
+    script = tmp_path / "inference.py"
+    script.write_text("def model_fn(model_dir):\n    return None\n")
+    cls = _script_builder("HandlerStepBuilder", script, PyTorchModelStepBuilder)
+    assert "does not define input_fn, predict_fn, output_fn" in drifts_of(cls)
+
+
+def test_missing_shipped_script(tmp_path: Path) -> None:
+    cls = _script_builder("GoneStepBuilder", tmp_path / "nope.py")
+    assert f"the shipped script {tmp_path / 'nope.py'} does not exist" in drifts_of(cls)
+
+
+def test_step_type_must_be_the_class_name() -> None:
+    cls = type("OddBuilder", (TabularPreprocessingStepBuilder,), {"STEP_TYPE": "SomethingElse"})
+    text = drifts_of(cls)
+    assert "STEP_TYPE 'SomethingElse' is not the class name without 'Builder' ('Odd')" in text
+    assert "the ports' step_type 'TabularPreprocessingStep' is not STEP_TYPE 'SomethingElse'" in text
+
+
+def _with_contract_env(required: tuple[str, ...], example: bool) -> type[Any]:
+    ports = dataclasses.replace(TABULAR_PREPROCESSING_PORTS, required_env_vars=required)
+    attrs: dict[str, Any] = {"STEP_TYPE": "TabularPreprocessingStep", "PORTS": ports}
+    if not example:
+        attrs["example_config"] = None
+    return type("TabularPreprocessingStepBuilder", (TabularPreprocessingStepBuilder,), attrs)
 
 
 def test_required_env_var_must_be_supplied_by_the_config() -> None:
-    text = drifts_of(NeedsTokenStepBuilder)  # example_config() has no env
+    cls = _with_contract_env(("API_TOKEN",), example=True)
+    text = drifts_of(cls)  # example_config() has no env
     assert "the contract requires environment variables API_TOKEN that the config does not supply" in text
-    check_alignment(NeedsTokenStepBuilder, TabularPreprocessingConfig(env={"API_TOKEN": "x"}))
-
-
-class NeedsTokenNoSampleStepBuilder(NeedsTokenStepBuilder):
-    STEP_TYPE = "NeedsTokenNoSampleStep"
-    example_config = None  # type: ignore[assignment]
+    check_alignment(cls, TabularPreprocessingConfig(env={"API_TOKEN": "x"}))
 
 
 def test_required_env_var_without_any_config() -> None:
-    text = drifts_of(NeedsTokenNoSampleStepBuilder)
-    assert "no config was given to show they are supplied" in text
+    cls = _with_contract_env(("API_TOKEN",), example=False)
+    assert "no config was given to show they are supplied" in drifts_of(cls)
 
 
-class OtherEntryPointStepBuilder(TabularPreprocessingStepBuilder):
-    STEP_TYPE = "OtherEntryPointStep"
-
-    @classmethod
-    def specification(cls) -> StepSpecification:
-        return dataclasses.replace(PRE_SPEC, step_type=cls.STEP_TYPE)
-
-    @classmethod
-    def contract(cls) -> ScriptContract:
-        return dataclasses.replace(PRE_CONTRACT, entry_point="split.py")
-
-
-def test_entry_point_must_match_the_config_default() -> None:
-    text = drifts_of(OtherEntryPointStepBuilder)
-    assert (
-        "contract entry_point 'split.py' is not the default of TabularPreprocessingConfig.processing_entry_point "
-        "('preprocess.py')" in text
-    )
-    assert "the shipped script" in text and "split.py does not exist" in text
-
-
-class HardcodedPathStepBuilder(TabularPreprocessingStepBuilder):
-    """The contract moved the input, but the builder still builds the step with the old path."""
-
-    STEP_TYPE = "HardcodedPathStep"
-
-    @classmethod
-    def specification(cls) -> StepSpecification:
-        return dataclasses.replace(PRE_SPEC, step_type=cls.STEP_TYPE)
-
-    @classmethod
-    def contract(cls) -> ScriptContract:
-        return dataclasses.replace(
-            PRE_CONTRACT, expected_input_paths={"raw_data": "/opt/ml/processing/input/table"}
-        )
-
-    def _build(self, inputs: Any, depends_on: Any) -> Any:
-        original = type(self).contract
-        type(self).contract = classmethod(lambda cls: PRE_CONTRACT)  # type: ignore[method-assign,assignment]
-        try:
-            return super()._build(inputs, depends_on)
-        finally:
-            type(self).contract = original  # type: ignore[method-assign]
-
-
-def test_the_built_step_is_compared_with_the_contract() -> None:
-    text = drifts_of(HardcodedPathStepBuilder)
-    assert (
-        "the built step delivers 'raw_data' at /opt/ml/processing/input/raw, "
-        "the contract says /opt/ml/processing/input/table" in text
-    )
-    # without building, the static checks see nothing wrong
-    assert find_drifts(HardcodedPathStepBuilder, build=False) == []
-
-
-class WrongTrainingChannelStepBuilder(PyTorchTrainingStepBuilder):
-    STEP_TYPE = "WrongTrainingChannelStep"
-
-    @classmethod
-    def specification(cls) -> StepSpecification:
-        return dataclasses.replace(PyTorchTrainingStepBuilder.specification(), step_type=cls.STEP_TYPE)
-
-    @classmethod
-    def contract(cls) -> ScriptContract:
-        return dataclasses.replace(
-            PYTORCH_TRAINING_CONTRACT, expected_input_paths={"input_path": "/opt/ml/input/data/train"}
-        )
-
-
-def test_training_channel_path_must_match_its_mount_point() -> None:
-    text = drifts_of(WrongTrainingChannelStepBuilder, training_sample())
-    assert (
-        "contract input 'input_path' is at /opt/ml/input/data/train, but channel 'data' is mounted at" in text
+# ------------------------------------------------------------------------------------------ port rules
+def _ports(
+    kind: SageMakerStepKind, inputs: tuple[InputPort, ...], outputs: tuple[OutputPort, ...]
+) -> StepPorts:
+    return StepPorts(
+        step_type="X",
+        node_type=NodeType.INTERNAL,
+        sagemaker_step_kind=kind,
+        entry_point="x.py",
+        inputs=inputs,
+        outputs=outputs,
     )
 
 
-# ------------------------------------------------------------------------------------------ all registered
+TRAIN_OUT = OutputPort(
+    "model", DependencyType.MODEL_ARTIFACTS, "properties.ModelArtifacts.S3ModelArtifacts", "/opt/ml/model"
+)
+PROC_OUT = OutputPort(
+    "out",
+    DependencyType.JOB_OUTPUT,
+    "properties.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri",
+    "/opt/ml/processing/output/out",
+)
 
 
-@pytest.fixture
-def broken_registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    registry.step_builder_map()  # load the built-ins first
-    monkeypatch.setitem(registry._BUILDERS, MissingChannelStepBuilder.STEP_TYPE, MissingChannelStepBuilder)
-    yield
+def test_training_channel_must_be_mounted_where_sagemaker_mounts_it() -> None:
+    bad = InputPort("data", "/opt/ml/input/data/train", "data", DependencyType.PROCESSED_DATA)
+    with pytest.raises(
+        SpecError, match="SageMaker mounts a training channel at /opt/ml/input/data/<channel>"
+    ):
+        _ports(SageMakerStepKind.TRAINING, (bad,), (TRAIN_OUT,))
 
 
-def test_check_all_registered_names_each_failing_step_type(broken_registered: None) -> None:
-    with pytest.raises(SpecError) as info:
-        check_all_registered({"PyTorchTrainingStep": training_sample()})
-    text = str(info.value)
-    assert text.startswith("1 registered step type(s) are misaligned: step 'MissingChannelStep'")
-    assert "dependency 'raw_data' has no builder channel" in text
+def test_processing_code_channel_is_reserved() -> None:
+    bad = InputPort("data", "/opt/ml/processing/input/data", "code", DependencyType.RAW_DATA)
+    with pytest.raises(SpecError, match="'code' is reserved for the packed code"):
+        _ports(SageMakerStepKind.PROCESSING, (bad,), (PROC_OUT,))
+
+
+def test_processing_output_reads_its_own_entry() -> None:
+    other = dataclasses.replace(
+        PROC_OUT, property_path="properties.ProcessingOutputConfig.Outputs['summary'].S3Output.S3Uri"
+    )
+    inp = InputPort("data", "/opt/ml/processing/input/data", "data", DependencyType.RAW_DATA)
+    with pytest.raises(SpecError, match="read from its own ProcessingOutputConfig entry"):
+        _ports(SageMakerStepKind.PROCESSING, (inp,), (other,))
+
+
+def test_channels_and_paths_are_unique() -> None:
+    a = InputPort("a", "/opt/ml/processing/input/a", "same", DependencyType.RAW_DATA)
+    b = InputPort("b", "/opt/ml/processing/input/b", "same", DependencyType.RAW_DATA)
+    with pytest.raises(SpecError, match="channel names are not unique"):
+        _ports(SageMakerStepKind.PROCESSING, (a, b), (PROC_OUT,))
+    c = InputPort("c", "/opt/ml/processing/input/a", "c", DependencyType.RAW_DATA)
+    with pytest.raises(SpecError, match="input container paths are not unique"):
+        _ports(SageMakerStepKind.PROCESSING, (a, c), (PROC_OUT,))
+
+
+def test_a_property_path_that_does_not_exist_fails_when_the_spec_is_derived() -> None:
+    broken = dataclasses.replace(TRAIN_OUT, property_path="properties.TrainingJobOutput.S3Output")
+    inp = InputPort("data", "/opt/ml/input/data/data", "data", DependencyType.PROCESSED_DATA)
+    ports = _ports(SageMakerStepKind.TRAINING, (inp,), (broken,))
+    with pytest.raises(SpecError, match="property path does not exist"):
+        ports.specification()

@@ -40,7 +40,7 @@ from constructs_lib import (
     limits,
     placeholders,
 )
-from constructs_lib.builders.base import StepBuilderBase
+from constructs_lib.builders.base import StepBuilderBase, StepResult
 from constructs_lib.config.base import StrictModel
 from constructs_lib.config.model_pytorch import GRAVITON_FAMILIES
 from constructs_lib.contracts.data_load import DATA_LOAD_CONTRACT
@@ -61,19 +61,24 @@ def session() -> Any:
     return offline_session("us-east-1", BUCKET)
 
 
-def definition_of(builder: StepBuilderBase, **create: Any) -> list[dict[str, Any]]:
-    """The builder's step(s) exactly as in a pipeline definition."""
+def built_definition(builder: StepBuilderBase, **create: Any) -> tuple[list[dict[str, Any]], StepResult]:
+    """The builder's step(s) exactly as in a pipeline definition, and the build's result."""
     from sagemaker.workflow.pipeline import Pipeline
 
-    step = builder.create_step(**create)
+    result = builder.build(**create)
     pipeline = Pipeline(
         name="p",
-        parameters=list(getattr(builder, "parameters", ())),
-        steps=[step],
+        parameters=list(result.parameters),
+        steps=[result.step],
         sagemaker_session=builder.context.session,
     )
     steps: list[dict[str, Any]] = json.loads(pipeline.definition())["Steps"]
-    return steps
+    return steps, result
+
+
+def definition_of(builder: StepBuilderBase, **create: Any) -> list[dict[str, Any]]:
+    """The builder's step(s) exactly as in a pipeline definition."""
+    return built_definition(builder, **create)[0]
 
 
 def attribute_docstrings(cls: type) -> dict[str, str]:
@@ -329,7 +334,7 @@ def test_specifications() -> None:
 # ============================================================================================ builders
 def test_data_load_step(session: Any, no_network_attempts: None) -> None:
     builder = DataLoadStepBuilder(DataLoadConfig(required_columns=("id",)), sagemaker_session=session)
-    (step,) = definition_of(builder)
+    (step,), result = built_definition(builder)
     assert step["Name"] == "DataLoad" and step["Type"] == "Processing"
     args = step["Arguments"]
     app = args["AppSpecification"]
@@ -363,19 +368,24 @@ def test_data_load_step(session: Any, no_network_attempts: None) -> None:
     }
     assert args["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
     assert "Environment" not in args
-    assert [p.default_value for p in builder.parameters] == [f"s3://{BUCKET}/pipeline/raw/"]
+    assert [p.default_value for p in result.parameters] == [f"s3://{BUCKET}/pipeline/raw/"]
+    assert result.access.parameters == ("RawDataS3Uri",)
+    assert result.access.creates == ("processing-job",)
+    assert result.access.log_groups == ("/aws/sagemaker/ProcessingJobs",)
 
 
 def test_data_load_parameter_from_config(session: Any) -> None:
     config = DataLoadConfig(raw_data_s3_uri="s3://data-bucket/raw/", parameter_name="CustomersS3Uri")
     builder = DataLoadStepBuilder(config, sagemaker_session=session, step_name="load")
-    builder.create_step()
-    (param,) = builder.parameters
+    result = builder.build()
+    (param,) = result.parameters
     assert (param.name, param.default_value) == ("CustomersS3Uri", "s3://data-bucket/raw/")
-    assert builder.s3_access().reads == (
+    # the code arrives as an S3Prefix processing input too: listed, then fetched
+    assert result.access.prefix_reads == (
         "s3://constructs-lib-placeholder-code/load/sourcedir.tar.gz",
         "s3://data-bucket/raw/",
     )
+    assert len(builder.build().parameters) == 1
 
 
 def test_preprocessing_step(session: Any, no_network_attempts: None) -> None:
@@ -383,7 +393,7 @@ def test_preprocessing_step(session: Any, no_network_attempts: None) -> None:
         label_name="target", env={"MY_FLAG": "1"}, output_path="s3://out-bucket/prep/"
     )
     builder = TabularPreprocessingStepBuilder(config, sagemaker_session=session, step_name="prep")
-    (step,) = definition_of(builder, inputs={"raw_data": "s3://data-bucket/raw/"})
+    (step,), result = built_definition(builder, inputs={"raw_data": "s3://data-bucket/raw/"})
     args = step["Arguments"]
     assert args["AppSpecification"]["ContainerArguments"] == [
         "--train-ratio", "0.7", "--val-ratio", "0.15", "--test-ratio", "0.15", "--seed", "42",
@@ -396,21 +406,24 @@ def test_preprocessing_step(session: Any, no_network_attempts: None) -> None:
     assert out["S3Output"]["LocalPath"] == "/opt/ml/processing/output/processed_data"
     assert out["S3Output"]["S3Uri"]["Std:Join"]["Values"][0] == "s3://out-bucket/prep"
     assert args["Environment"] == {"MY_FLAG": "1"}
-    assert builder.s3_access().reads == (
+    assert result.access.prefix_reads == (
         "s3://constructs-lib-placeholder-code/prep/sourcedir.tar.gz",
         "s3://data-bucket/raw/",
     )
-    assert builder.s3_access().writes == ("s3://out-bucket/prep",)
+    assert result.access.writes == ("s3://out-bucket/prep",)
+    assert result.access.images == (
+        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+    )
 
 
 def test_preprocessing_without_predecessor_gets_a_parameter(session: Any) -> None:
     builder = TabularPreprocessingStepBuilder(
         TabularPreprocessingConfig(), sagemaker_session=session, step_name="prep"
     )
-    (step,) = definition_of(builder)
+    (step,), result = built_definition(builder)
     raw = next(i for i in step["Arguments"]["ProcessingInputs"] if i["InputName"] == "raw_data")
     assert raw["S3Input"]["S3Uri"] == {"Get": "Parameters.prepRawData"}
-    assert builder.parameters[0].default_value == f"s3://{BUCKET}/pipeline/prep/input/"
+    assert result.parameters[0].default_value == f"s3://{BUCKET}/pipeline/prep/input/"
     configured = TabularPreprocessingStepBuilder(
         TabularPreprocessingConfig(raw_data_path="s3://data-bucket/t.csv"), sagemaker_session=session
     )
@@ -444,10 +457,10 @@ def test_model_step(session: Any, no_network_attempts: None) -> None:
         framework_version="2.3.0", py_version="py311", inference_instance_type="ml.g5.xlarge", env={"B": "1"}
     )
     builder = PyTorchModelStepBuilder(config, sagemaker_session=session, step_name="model")
-    steps = definition_of(builder, inputs={"model_data": "s3://models-bucket/run/model.tar.gz"})
+    steps, result = built_definition(builder, inputs={"model_data": "s3://models-bucket/run/model.tar.gz"})
     assert [s["Name"] for s in steps] == ["model-RepackModel-0", "model-CreateModel"]
     # a plain URI becomes a parameter: the SDK would otherwise download and repack it at synth time
-    (param,) = builder.parameters
+    (param,) = result.parameters
     assert (param.name, param.default_value) == ("modelModelData", "s3://models-bucket/run/model.tar.gz")
     repack = steps[0]["Arguments"]
     assert repack["HyperParameters"]["sagemaker_submit_directory"] == json.dumps(

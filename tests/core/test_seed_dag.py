@@ -24,6 +24,7 @@ from constructs_lib import (
     PyTorchTrainingStepBuilder,
     TabularPreprocessingConfig,
     TabularPreprocessingStepBuilder,
+    examples,
 )
 from constructs_lib.config.base import StrictModel
 from constructs_lib.definition import canonical_json, find_placeholders
@@ -249,17 +250,28 @@ def test_every_code_package_packs(built: BuiltPipeline) -> None:
         assert package.placeholder_uri in built.definition_json
 
 
-def test_s3_access(built: BuiltPipeline) -> None:
+def test_access_needs(built: BuiltPipeline) -> None:
     root = "s3://constructs-lib-placeholder-artifact-bucket/my-pipeline"
     code = "s3://constructs-lib-placeholder-code"
-    access = built.s3_access
-    assert access["data_load"].reads == (f"{code}/data_load/sourcedir.tar.gz", f"{root}/raw/")
+    access = built.access
+    # processing code is an S3Prefix input (listed, then fetched); so is the raw-data parameter's default
+    assert access["data_load"].prefix_reads == (f"{root}/raw/", f"{code}/data_load/sourcedir.tar.gz")
+    assert access["data_load"].parameters == ("RawDataS3Uri",)
     assert access["data_load"].writes == (f"{root}/data_load",)
     # preprocess reads data_load's output, which is data_load's to declare
-    assert access["preprocess"].reads == (f"{code}/preprocess/sourcedir.tar.gz",)
+    assert access["preprocess"].prefix_reads == (f"{code}/preprocess/sourcedir.tar.gz",)
     assert access["preprocess"].writes == (f"{root}/preprocess",)
-    assert access["model"].reads == (f"{code}/model/sourcedir.tar.gz",)
+    # a training job's code tarball is fetched with GetObject only
+    assert access["train"].object_reads == (f"{code}/train/sourcedir.tar.gz",)
+    assert access["train"].prefix_reads == ()
+    assert access["train"].codeartifact == (examples.SEED_CA_REPOSITORY_ARN,)
+    assert access["model"].object_reads == (f"{code}/model/sourcedir.tar.gz",)
     assert access["model"].writes == (f"{root}/model/model",)
+    assert built.pipeline_access().creates == ("model", "processing-job", "training-job")
+    assert built.pipeline_access().log_groups == (
+        "/aws/sagemaker/ProcessingJobs",
+        "/aws/sagemaker/TrainingJobs",
+    )
 
 
 def test_seed_usage_create_step_with_dependencies(no_network_attempts: None, session: Any) -> None:
@@ -275,11 +287,13 @@ def test_seed_usage_create_step_with_dependencies(no_network_attempts: None, ses
         config=PyTorchModelConfig(framework_version="1.13.1", py_version="py39"), sagemaker_session=session
     )
     model_step = model_builder.create_step(dependencies=[training_step])
-    assert [r.explain() for r in builder.resolutions] == [
+    # the same resolution, as values of a build (builders keep no state between calls)
+    assert [r.explain() for r in builder.build(dependencies=[preprocessing_step]).resolutions] == [
         "PyTorchTraining.input_path <- TabularPreprocessing.processed_data [typed 0.93: type processed_data, "
         "data type S3Uri, compatible source TabularPreprocessingStep, keywords data/processed]"
     ]
-    assert model_builder.resolutions[0].output == "model_artifacts"
+    assert model_builder.build(dependencies=[training_step]).resolutions[0].output == "model_artifacts"
+    assert not hasattr(builder, "resolutions") and not hasattr(builder, "parameters")
 
     pipeline = Pipeline(
         name="seed",

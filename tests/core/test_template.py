@@ -66,7 +66,7 @@ def test_config_input_path_used_without_parameter() -> None:
     built = PipelineBuilderTemplate.single_step(cfg, region="us-east-1").build("p")
     assert built.definition["Parameters"] == []
     assert "s3://data-bucket/ready/" in built.definition_json
-    assert "s3://data-bucket/ready/" in built.s3_access["PyTorchTraining"].reads
+    assert built.access["PyTorchTraining"].prefix_reads == ("s3://data-bucket/ready/",)
 
 
 def test_missing_config() -> None:
@@ -159,7 +159,7 @@ def test_definition_round_trips_and_is_canonical() -> None:
         json.dumps(built.definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         == built.definition_json
     )
-    assert set(built.timings) == {"resolution", "steps", "definition"}
+    assert set(built.timings) == {"steps", "definition"}
     (pkg,) = built.code_packages
     assert pkg.node == "PyTorchTraining" and pkg.placeholder_uri in built.definition_json
 

@@ -341,10 +341,11 @@ def test_sdk_exception_is_wrapped_with_step_name(
     monkeypatch: pytest.MonkeyPatch, step_type: str, target: str, make_config: Callable[[], Any]
 ) -> None:
     from constructs_lib import PipelineBuilderTemplate
-    from constructs_lib.sdk_adapter import import_sagemaker
+    from constructs_lib.sdk_adapter import sdk
 
     config = make_config()
-    import_sagemaker()
+    with sdk():  # imports the SDK
+        pass
     module_name, _, attr = target.rpartition(".")
     module = __import__(module_name, fromlist=[attr])
     monkeypatch.setattr(module, attr, _boom)

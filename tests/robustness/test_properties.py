@@ -52,9 +52,10 @@ SDK = settings(
 def _sdk_imported() -> None:
     """Import the SageMaker SDK before hypothesis draws (specs check property paths with it; importing it
     inside a strategy touches the global random state)."""
-    from constructs_lib.sdk_adapter import import_sagemaker
+    from constructs_lib.sdk_adapter import sdk
 
-    import_sagemaker()
+    with sdk():  # imports the SDK
+        pass
 
 
 NAN, INF = float("nan"), float("inf")

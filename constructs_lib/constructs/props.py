@@ -1,0 +1,255 @@
+"""The pipeline constructs' props, declared once: :class:`PipelineOptions` types the keyword arguments of
+:class:`~constructs_lib.constructs.pipeline.SageMakerPipeline` and
+:class:`~constructs_lib.constructs.pipeline.PyTorchTrainingPipeline` (which forwards them unchanged), and
+:class:`PipelineProps` is the one frozen, validated value the construct is built from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, TypedDict, get_args
+
+from aws_cdk import Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+from constructs_lib import limits
+from constructs_lib.errors import ConfigError
+from constructs_lib.names import check_pipeline_name
+from constructs_lib.template import PipelineBuilderTemplate
+
+__all__ = [
+    "DEFAULT_INLINE_THRESHOLD_CHARS",
+    "DefinitionStorage",
+    "PipelineOptions",
+    "PipelineProps",
+    "check_tags",
+]
+
+DefinitionStorage = Literal["auto", "inline", "s3"]
+
+#: Largest definition (in characters, every deploy-time value counted at its maximum length) that is
+#: put inline into the template. Inline, the definition is an escaped ``Fn::Join`` (measured: ~1.2x its
+#: length) beside the roles, buckets and policies (measured: 8-10 KB for the example stacks, compact
+#: JSON); 20,000 characters keep such a template near 35 KB, comfortably under CloudFormation's
+#: 51,200-byte limit for a template body passed inline, so no deploy path depends on the template going
+#: through S3. Larger definitions go to S3 (``PipelineDefinitionS3Location``), where only SageMaker's
+#: 1,048,576-character limit applies.
+DEFAULT_INLINE_THRESHOLD_CHARS = 20_000
+
+
+class PipelineOptions(TypedDict, total=False):
+    """The optional props of the pipeline constructs (defaults and meaning: :class:`PipelineProps`)."""
+
+    job_role: iam.IRole | None
+    pipeline_role: iam.IRole | None
+    artifact_bucket: s3.IBucket | None
+    encryption_key: kms.IKey | None
+    kms_encryption: bool
+    retain_on_delete: bool
+    definition_storage: DefinitionStorage
+    inline_threshold_chars: int
+    description: str | None
+    tags: Mapping[str, str] | None
+
+
+@dataclass(frozen=True)
+class PipelineProps:
+    """Every prop of a pipeline construct, validated once (:meth:`validated`).
+
+    Attributes:
+        template: the pipeline's DAG, configs and builders. Its ``role`` must be ``None`` (the construct
+            passes its job role); its ``region`` must be the stack's.
+        pipeline_name: SageMaker pipeline name, 1-256 characters ``[a-zA-Z0-9](-*[a-zA-Z0-9])*``. Required;
+            it is the pipeline's identity, so changing it replaces the pipeline.
+        job_role: role the SageMaker jobs run as. Default ``None``: a new role trusted by
+            ``sagemaker.amazonaws.com`` with exactly the permissions the steps need. A role passed in gets
+            those permissions added when it is mutable; an immutable one (``mutable=False``) is left as is
+            and a ``constructs_lib:role-not-modified`` warning lists what it needs.
+        pipeline_role: role SageMaker Pipelines runs as. Default ``None``: a new role allowed to create,
+            describe, stop and tag the pipeline's job kinds and to pass ``job_role`` to SageMaker only. A
+            passed-in role is treated like ``job_role``.
+        artifact_bucket: bucket for outputs, default input locations and (when stored in S3) the
+            definition. Default ``None``: a new bucket (see ``kms_encryption``, ``retain_on_delete``) plus its
+            access-log bucket.
+        encryption_key: KMS key of the artifact bucket. With a new bucket: encrypt it with this key. With
+            ``artifact_bucket``: the key that bucket uses (the job role gets Decrypt/GenerateDataKey on it).
+            Default ``None``: a new bucket uses SSE-S3 unless ``kms_encryption``; for a passed-in bucket, its
+            own ``encryption_key`` if it has one.
+        kms_encryption: create a customer-managed KMS key with yearly rotation for the new artifact bucket.
+            Default ``False`` (SSE-S3). Not allowed with ``artifact_bucket``.
+        retain_on_delete: keep the buckets (and created key) when the stack is deleted. Default ``True``.
+            ``False`` deletes them *with their objects* on stack deletion and adds the warning
+            ``constructs_lib:data-deleted-on-stack-delete``. Has no effect on a passed-in bucket.
+        definition_storage: ``"inline"`` puts the definition into the template (``PipelineDefinitionBody``);
+            ``"s3"`` stores it in the artifact bucket under ``pipeline-definitions/<name>/<hash>.json`` with a
+            CDK ``BucketDeployment`` (deploy-time values substituted at deploy time) and references it
+            (``PipelineDefinitionS3Location``); ``"auto"`` (default) is inline up to
+            ``inline_threshold_chars`` and S3 beyond.
+        inline_threshold_chars: the ``"auto"`` switch point. Default
+            :data:`DEFAULT_INLINE_THRESHOLD_CHARS` (20,000).
+        description: the pipeline's description (at most 3,072 characters). Default ``None``: none.
+        tags: tags for the pipeline and every taggable resource of the construct (SageMaker tag rules: at
+            most 50; keys 1-128, values 0-256 characters; no ``aws:`` keys). Default ``None``: none.
+    """
+
+    template: PipelineBuilderTemplate
+    pipeline_name: str
+    job_role: iam.IRole | None = None
+    pipeline_role: iam.IRole | None = None
+    artifact_bucket: s3.IBucket | None = None
+    encryption_key: kms.IKey | None = None
+    kms_encryption: bool = False
+    retain_on_delete: bool = True
+    definition_storage: DefinitionStorage = "auto"
+    inline_threshold_chars: int = DEFAULT_INLINE_THRESHOLD_CHARS
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def option_names(cls) -> frozenset[str]:
+        """Names of the optional props (the keys of :class:`PipelineOptions`)."""
+        return frozenset(f.name for f in fields(cls)) - {"template", "pipeline_name"}
+
+    @classmethod
+    def create(cls, *, template: Any, pipeline_name: Any, **options: Any) -> PipelineProps:
+        """Check every prop and return the frozen value (tags sorted)."""
+        unknown = sorted(set(options) - cls.option_names())
+        if unknown:
+            raise ConfigError(
+                "unknown construct prop",
+                field=unknown[0],
+                value=unknown,
+                hint=f"props: template, pipeline_name, {', '.join(sorted(cls.option_names()))}",
+            )
+        if options.get("tags") is None:
+            options.pop("tags", None)
+        props = cls(template=template, pipeline_name=pipeline_name, **options)
+        props._check()
+        return props
+
+    def _check(self) -> None:
+        if not isinstance(self.template, PipelineBuilderTemplate):
+            raise ConfigError(
+                "template must be a PipelineBuilderTemplate",
+                field="template",
+                value=type(self.template).__name__,
+            )
+        if Token.is_unresolved(self.pipeline_name):
+            raise ConfigError(
+                "pipeline_name must be a plain string, not a CDK token",
+                field="pipeline_name",
+                hint="the name is used in S3 locations and ARNs at synth time",
+            )
+        check_pipeline_name(self.pipeline_name)
+        if self.definition_storage not in get_args(DefinitionStorage):
+            raise ConfigError(
+                "unknown definition_storage",
+                field="definition_storage",
+                value=self.definition_storage,
+                hint="one of 'auto', 'inline', 's3'",
+            )
+        if (
+            isinstance(self.inline_threshold_chars, bool)
+            or not isinstance(self.inline_threshold_chars, int)
+            or self.inline_threshold_chars < 1
+        ):
+            raise ConfigError(
+                "must be a positive number of characters",
+                field="inline_threshold_chars",
+                value=self.inline_threshold_chars,
+            )
+        if self.description is not None:
+            if not isinstance(self.description, str):
+                raise ConfigError("must be a string", field="description", value=self.description)
+            max_desc = limits.shape("PipelineDescription").max or 3072
+            if len(self.description) > max_desc:
+                raise ConfigError(
+                    f"description is {len(self.description)} characters; SageMaker allows {max_desc}",
+                    field="description",
+                )
+        for name in ("kms_encryption", "retain_on_delete"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError("must be True or False", field=name, value=getattr(self, name))
+        _require(
+            self.job_role, "job_role", ("role_arn", "add_to_principal_policy"), "iam.Role.from_role_arn(...)"
+        )
+        _require(
+            self.pipeline_role,
+            "pipeline_role",
+            ("role_arn", "add_to_principal_policy"),
+            "iam.Role.from_role_arn(...)",
+        )
+        _require(
+            self.artifact_bucket,
+            "artifact_bucket",
+            ("bucket_name", "bucket_arn"),
+            "s3.Bucket.from_bucket_name(...)",
+        )
+        _require(self.encryption_key, "encryption_key", ("key_arn",), "kms.Key.from_key_arn(...)")
+        if not isinstance(self.tags, Mapping):
+            raise ConfigError(
+                "must be a mapping of tag keys to values",
+                field="tags",
+                value=self.tags,
+                hint='e.g. {"team": "ml"}',
+            )
+        object.__setattr__(self, "tags", check_tags(self.tags))
+        if self.artifact_bucket is not None and self.kms_encryption:
+            raise ConfigError(
+                "kms_encryption creates a key for a bucket this construct creates; it cannot re-encrypt a "
+                "passed-in artifact_bucket",
+                field="kms_encryption",
+                hint="pass encryption_key=<the bucket's key> so the job role can use it, or drop artifact_bucket",
+            )
+        if self.template.role is not None:
+            raise ConfigError(
+                "the template has a role; the construct sets the job role itself",
+                field="template.role",
+                value=self.template.role,
+                hint="build the template with role=None and pass job_role=iam.Role.from_role_arn(...)",
+            )
+
+
+def _require(value: object, field: str, attributes: tuple[str, ...], hint: str) -> None:
+    """``value`` is ``None`` or a construct with ``attributes`` (jsii interfaces cannot be ``isinstance``-d)."""
+    if value is not None and not all(hasattr(value, a) for a in attributes):
+        raise ConfigError(
+            f"must be a CDK construct with {', '.join(attributes)}",
+            field=field,
+            value=value if isinstance(value, str | int | float) else type(value).__name__,
+            hint=f"import an existing one with {hint}",
+        )
+
+
+def check_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """SageMaker's tag rules (botocore ``TagKey``/``TagValue``/``TagList``); returns the tags sorted."""
+    key_shape = limits.shape("TagKey")
+    value_shape = limits.shape("TagValue")
+    list_shape = limits.shape("TagList")
+    if list_shape.max is not None and len(tags) > list_shape.max:
+        raise ConfigError(
+            f"too many tags: {len(tags)}", field="tags", hint=f"SageMaker allows at most {list_shape.max}"
+        )
+    for key, value in tags.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ConfigError("tag keys and values must be strings", field=f"tags[{key!r}]", value=value)
+        if not (key_shape.min or 1) <= len(key) <= (key_shape.max or 128) or not key_shape.fullmatch(key):
+            raise ConfigError(
+                "invalid tag key",
+                field="tags",
+                value=key,
+                hint=f"1-{key_shape.max} characters of letters, digits, spaces and _.:/=+-@",
+            )
+        if key.lower().startswith("aws:"):
+            raise ConfigError("tag keys starting with 'aws:' are reserved by AWS", field="tags", value=key)
+        if len(value) > (value_shape.max or 256) or not value_shape.fullmatch(value):
+            raise ConfigError(
+                "invalid tag value",
+                field=f"tags[{key!r}]",
+                value=value,
+                hint=f"0-{value_shape.max} characters of letters, digits, spaces and _.:/=+-@",
+            )
+    return dict(sorted(tags.items()))
