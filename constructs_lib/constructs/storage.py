@@ -21,7 +21,9 @@ class ArtifactStorage(Construct):
     """A private, versioned, TLS-only artifact bucket with server access logs in a second bucket.
 
     Both buckets block all public access, refuse non-TLS requests (``enforce_ssl``), enforce bucket-owner
-    object ownership and are retained when the stack is deleted unless ``retain_on_delete=False``.
+    object ownership and are retained when the stack is deleted unless ``retain_on_delete=False``; their
+    bucket policies (the TLS-only deny, the log-delivery grant) share the bucket's removal policy, so a
+    retained bucket keeps them.
 
     Args:
         scope: parent construct.
@@ -31,9 +33,10 @@ class ArtifactStorage(Construct):
             (SSE-S3). The access-log bucket always uses SSE-S3 (S3 server access logging cannot write to
             SSE-KMS buckets).
         encryption_key: encrypt with this existing key instead of creating one. Default ``None``.
-        retain_on_delete: keep buckets (and key) when the stack is deleted. Default ``True``. ``False``
-            sets ``RemovalPolicy.DESTROY`` *and* empties the buckets on delete (auto-delete objects),
-            and adds the warning ``constructs_lib:data-deleted-on-stack-delete``.
+        retain_on_delete: keep the buckets, their bucket policies (and the key) when the stack is
+            deleted. Default ``True``. ``False`` sets ``RemovalPolicy.DESTROY`` *and* empties the buckets
+            on delete (auto-delete objects), and adds the warning
+            ``constructs_lib:data-deleted-on-stack-delete``.
         noncurrent_version_expiration_days: days after which noncurrent object versions of the artifact
             bucket expire. Default ``None``: kept forever.
     """
@@ -103,6 +106,11 @@ class ArtifactStorage(Construct):
             removal_policy=removal,
             auto_delete_objects=auto_delete,
         )
+        # The TLS-only (and log-delivery) bucket policies follow their bucket: CloudFormation deletes a
+        # BucketPolicy on stack delete by default, which would leave the retained data without them.
+        for bucket in (self.access_log_bucket, self.bucket):
+            if bucket.policy is not None:
+                bucket.policy.apply_removal_policy(removal)
         if not retain_on_delete:
             Annotations.of(self).add_warning_v2(
                 DATA_DELETED_WARNING_ID,
