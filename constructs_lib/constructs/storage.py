@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, Duration, RemovalPolicy
+from aws_cdk import Annotations, CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-__all__ = ["DATA_DELETED_WARNING_ID", "ArtifactStorage"]
+__all__ = [
+    "ACCESS_LOG_BUCKET_CHECKOV_SKIPS",
+    "AUTO_DELETE_HANDLER_CHECKOV_SKIPS",
+    "DATA_DELETED_WARNING_ID",
+    "ArtifactStorage",
+]
 
 #: Id of the warning added when ``retain_on_delete=False`` (stable: tools may filter on it).
 DATA_DELETED_WARNING_ID = "constructs_lib:data-deleted-on-stack-delete"
@@ -16,12 +21,55 @@ DATA_DELETED_WARNING_ID = "constructs_lib:data-deleted-on-stack-delete"
 # (instead of the legacy LogDeliveryWrite ACL, which needs ACLs enabled on the log bucket).
 _LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
+# The stack-level Lambda provider that aws-cdk-lib's S3 auto-delete-objects custom resource creates.
+_AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
+
+#: checkov findings acknowledged on the access-log bucket: (check id, reason). Listed in the README.
+ACCESS_LOG_BUCKET_CHECKOV_SKIPS: tuple[tuple[str, str], ...] = (
+    (
+        "CKV_AWS_18",
+        "This bucket receives the artifact bucket's S3 server access logs; logging it too would need a "
+        "third bucket (and that one a fourth), and S3 advises against a bucket logging into itself.",
+    ),
+)
+#: checkov findings acknowledged on aws-cdk-lib's auto-delete-objects Lambda handler (only with
+#: ``retain_on_delete=False``): (check id, reason). Listed in the README.
+AUTO_DELETE_HANDLER_CHECKOV_SKIPS: tuple[tuple[str, str], ...] = (
+    (
+        "CKV_AWS_115",
+        "aws-cdk-lib's auto-delete-objects handler (retain_on_delete=False only) runs once per bucket, when "
+        "CloudFormation deletes the bucket; reserved concurrency would only take capacity from the account.",
+    ),
+    (
+        "CKV_AWS_116",
+        "aws-cdk-lib's auto-delete-objects handler is invoked by CloudFormation for the bucket's custom "
+        "resource; a failure fails the stack operation and is reported there, a dead-letter queue adds "
+        "nothing.",
+    ),
+    (
+        "CKV_AWS_117",
+        "aws-cdk-lib's auto-delete-objects handler only calls the S3 API for this stack's buckets; a VPC "
+        "would need an S3 endpoint the stack does not create, and the handler is not configurable.",
+    ),
+)
+
+
+def _acknowledge_checkov(resource: CfnResource, skips: tuple[tuple[str, str], ...]) -> None:
+    """Add checkov's resource-level skips (``Metadata.checkov.skip``), keeping skips already there."""
+    metadata = resource.get_metadata("checkov")
+    existing = list(metadata.get("skip", [])) if isinstance(metadata, dict) else []
+    known = {entry.get("id") for entry in existing if isinstance(entry, dict)}
+    existing += [{"id": check, "comment": reason} for check, reason in skips if check not in known]
+    resource.add_metadata("checkov", {**(metadata if isinstance(metadata, dict) else {}), "skip": existing})
+
 
 class ArtifactStorage(Construct):
     """A private, versioned, TLS-only artifact bucket with server access logs in a second bucket.
 
     Both buckets block all public access, refuse non-TLS requests (``enforce_ssl``), enforce bucket-owner
-    object ownership and are retained when the stack is deleted unless ``retain_on_delete=False``.
+    object ownership and are retained when the stack is deleted unless ``retain_on_delete=False``; their
+    bucket policies (the TLS-only deny, the log-delivery grant) share the bucket's removal policy, so a
+    retained bucket keeps them.
 
     Args:
         scope: parent construct.
@@ -31,9 +79,10 @@ class ArtifactStorage(Construct):
             (SSE-S3). The access-log bucket always uses SSE-S3 (S3 server access logging cannot write to
             SSE-KMS buckets).
         encryption_key: encrypt with this existing key instead of creating one. Default ``None``.
-        retain_on_delete: keep buckets (and key) when the stack is deleted. Default ``True``. ``False``
-            sets ``RemovalPolicy.DESTROY`` *and* empties the buckets on delete (auto-delete objects),
-            and adds the warning ``constructs_lib:data-deleted-on-stack-delete``.
+        retain_on_delete: keep the buckets, their bucket policies (and the key) when the stack is
+            deleted. Default ``True``. ``False`` sets ``RemovalPolicy.DESTROY`` *and* empties the buckets
+            on delete (auto-delete objects), and adds the warning
+            ``constructs_lib:data-deleted-on-stack-delete``.
         noncurrent_version_expiration_days: days after which noncurrent object versions of the artifact
             bucket expire. Default ``None``: kept forever.
     """
@@ -103,6 +152,20 @@ class ArtifactStorage(Construct):
             removal_policy=removal,
             auto_delete_objects=auto_delete,
         )
+        log_bucket_resource = self.access_log_bucket.node.default_child
+        if isinstance(log_bucket_resource, CfnResource):
+            _acknowledge_checkov(log_bucket_resource, ACCESS_LOG_BUCKET_CHECKOV_SKIPS)
+        if auto_delete:
+            provider = Stack.of(self).node.try_find_child(_AUTO_DELETE_PROVIDER_ID)
+            handler = provider.node.try_find_child("Handler") if provider is not None else None
+            if isinstance(handler, CfnResource):
+                _acknowledge_checkov(handler, AUTO_DELETE_HANDLER_CHECKOV_SKIPS)
+
+        # The TLS-only (and log-delivery) bucket policies follow their bucket: CloudFormation deletes a
+        # BucketPolicy on stack delete by default, which would leave the retained data without them.
+        for bucket in (self.access_log_bucket, self.bucket):
+            if bucket.policy is not None:
+                bucket.policy.apply_removal_policy(removal)
         if not retain_on_delete:
             Annotations.of(self).add_warning_v2(
                 DATA_DELETED_WARNING_ID,
