@@ -235,15 +235,14 @@ class ChangeReport:
         return not self.pipeline and all(s.status == "unchanged" for s in self.steps)
 
     def summary(self) -> str:
-        """``1 changed, 0 added, 0 removed, 3 unchanged steps; 0 pipeline-level changes``."""
+        """``steps: 1 changed, 0 added, 0 removed, 3 unchanged; pipeline-level changes: 0``."""
         n = {
             k: sum(1 for s in self.steps if s.status == k)
             for k in ("changed", "added", "removed", "unchanged")
         }
         return (
-            f"{n['changed']} changed, {n['added']} added, {n['removed']} removed, {n['unchanged']} unchanged "
-            f"step{'s' if len(self.steps) != 1 else ''}; {len(self.pipeline)} pipeline-level "
-            f"change{'s' if len(self.pipeline) != 1 else ''}"
+            f"steps: {n['changed']} changed, {n['added']} added, {n['removed']} removed, "
+            f"{n['unchanged']} unchanged; pipeline-level changes: {len(self.pipeline)}"
         )
 
     def to_text(self, *, cache: bool = True, labels: tuple[str, str] = ("old", "new")) -> str:
