@@ -552,7 +552,11 @@ def select_pipeline(pipelines: Sequence[PipelineSource], name: str | None, *, wh
     """
     choices = ", ".join(p.label for p in pipelines) or "none"
     if not pipelines:
-        raise ConfigError("no AWS::SageMaker::Pipeline found", field="--pipeline", value=where)
+        raise ConfigError(
+            f"no {PIPELINE_TYPE} in {where}",
+            field="--pipeline",
+            hint="point at the cdk.out (or template) of a stack with a SageMakerPipeline construct",
+        )
     if name is None:
         if len(pipelines) == 1:
             return pipelines[0]
