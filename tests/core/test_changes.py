@@ -289,3 +289,19 @@ def test_decoder_errors_name_the_place() -> None:
         SynthError, match=r"no AWS::SageMaker::Pipeline with this logical id.*pipelines: Pipe"
     ):
         decode_definition(_template("{}"), "Bucket")
+
+
+def test_cli_diff_of_directories_that_are_no_assembly(
+    base: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    definition = tmp_path / "definition.json"
+    definition.write_text(json.dumps(base))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["diff", str(definition), str(empty)]) == 2
+    assert capsys.readouterr().err.startswith(
+        "ConfigError: field 'cdk.out': not a cloud assembly: no manifest.json"
+    )
+    (empty / "manifest.json").write_text(json.dumps({"version": "55.0.0", "artifacts": {}}))
+    assert main(["diff", str(definition), str(empty)]) == 2
+    assert f"no AWS::SageMaker::Pipeline in {empty}" in capsys.readouterr().err
