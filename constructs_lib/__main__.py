@@ -5,6 +5,8 @@ Commands:
     definition   print a pipeline's canonical definition JSON (offline)
     local-run    run the training step on this machine as SageMaker would (no Docker, no AWS)
     demo-data    write a small synthetic train/val/test dataset for local-run
+    diff         per-step change report between two definitions (files or cdk.out); exit 1 if they differ
+    verify       drift check of a deployed pipeline against cdk.out (calls AWS); exit 1 on drift
 
 A library error prints one line (``ConfigError: ...``) on stderr and exits 2.
 """
@@ -81,6 +83,37 @@ def _definition(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_json(data: object) -> None:
+    import json
+
+    print(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from constructs_lib.assembly import load_definition
+    from constructs_lib.changes import compare_definitions
+
+    old = load_definition(args.old, args.pipeline)
+    new = load_definition(args.new, args.pipeline)
+    report = compare_definitions(old.definition, new.definition, old_label=old.label, new_label=new.label)
+    if args.format == "json":
+        _print_json(report.to_json())
+    else:
+        print(report.to_text(), end="")
+    return 0 if report.identical else 1
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from constructs_lib.verify import verify_pipeline
+
+    result = verify_pipeline(args.pipeline, cdk_out=args.cdk_out, region=args.region)
+    if args.format == "json":
+        _print_json(result.to_json())
+    else:
+        print(result.to_text(), end="")
+    return 1 if result.drifted else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser."""
     parser = argparse.ArgumentParser(prog="constructs-lib", description=__doc__.split("\n\n")[0])
@@ -100,6 +133,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     definition.add_argument("--name", default="my-pipeline", help="pipeline name (default: my-pipeline)")
     definition.set_defaults(func=_definition)
+
+    diff = sub.add_parser(
+        "diff",
+        help="per-step change report between two pipeline definitions; exit 1 if they differ, 0 if not",
+        description="Compare two pipeline definitions step by step: added/removed/changed fields and "
+        "whether each step's cached results can be reused. Exit status 1 when anything differs, 0 when "
+        "identical, 2 on a usage error.",
+    )
+    diff.add_argument(
+        "old", help="OLD side: a definition JSON file, a *.template.json or a cdk.out directory"
+    )
+    diff.add_argument(
+        "new", help="NEW side: a definition JSON file, a *.template.json or a cdk.out directory"
+    )
+    diff.add_argument(
+        "--pipeline",
+        help="pipeline name (or STACK/NAME) when a cdk.out holds several (default: the only one)",
+    )
+    diff.add_argument("--format", choices=("text", "json"), default="text", help="default: text")
+    diff.set_defaults(func=_diff)
+
+    verify = sub.add_parser(
+        "verify",
+        help="drift check: compare a deployed pipeline with cdk.out (calls AWS); exit 1 on drift",
+        description="Compare the live definition of a deployed pipeline (DescribePipeline) with the "
+        "synthesized one in cdk.out, its tokens resolved against the deployed stack, and print both "
+        "sides' provenance tags. Calls AWS with the default credential chain. Exit status 1 on drift, 0 "
+        "without, 2 on an error.",
+    )
+    verify.add_argument("--pipeline", required=True, help="SageMaker pipeline name (or STACK/NAME)")
+    verify.add_argument("--cdk-out", default="cdk.out", help="cloud assembly directory (default: cdk.out)")
+    verify.add_argument(
+        "--region", help="AWS region (default: the stack's region if concrete, else the session's)"
+    )
+    verify.add_argument("--format", choices=("text", "json"), default="text", help="default: text")
+    verify.set_defaults(func=_verify)
 
     try:
         from constructs_lib.local.cli import add_local_subcommands
