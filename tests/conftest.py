@@ -19,6 +19,7 @@ for _key in list(os.environ):
     if _key.startswith("AWS_") and _key != "AWS_EC2_METADATA_DISABLED":
         del os.environ[_key]
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")

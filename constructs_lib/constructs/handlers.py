@@ -19,6 +19,11 @@ from constructs import Construct
 if TYPE_CHECKING:  # pragma: no cover
     from aws_cdk import aws_lambda as lambda_
 
+from constructs_lib.constructs.checkov import (
+    AUTO_DELETE_HANDLER_CHECKOV_SKIPS,
+    BUCKET_DEPLOYMENT_HANDLER_CHECKOV_SKIPS,
+    acknowledge_checkov,
+)
 from constructs_lib.constructs.nag import R_CDK_HANDLER, acknowledge, flatten_cfn_reference
 
 __all__ = ["CFN_LINT_IGNORED", "acknowledge_cdk_handler", "tidy_cdk_handlers"]
@@ -88,7 +93,9 @@ def tidy_cdk_handlers(scope: Construct) -> None:
                 acknowledge_cdk_handler(child)
                 if isinstance(child.node.default_child, CfnResource):
                     _ignore_lint(child.node.default_child)
+                    acknowledge_checkov(child.node.default_child, BUCKET_DEPLOYMENT_HANDLER_CHECKOV_SKIPS)
         elif cid == _AUTO_DELETE_PROVIDER:
             handler = child.node.try_find_child("Handler")
             if isinstance(handler, CfnResource):
                 _ignore_lint(handler)
+                acknowledge_checkov(handler, AUTO_DELETE_HANDLER_CHECKOV_SKIPS)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, CfnResource, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-__all__ = [
-    "ACCESS_LOG_BUCKET_CHECKOV_SKIPS",
-    "AUTO_DELETE_HANDLER_CHECKOV_SKIPS",
-    "DATA_DELETED_WARNING_ID",
-    "ArtifactStorage",
-]
+from constructs_lib.constructs.checkov import ACCESS_LOG_BUCKET_CHECKOV_SKIPS, acknowledge_checkov
+
+__all__ = ["DATA_DELETED_WARNING_ID", "ArtifactStorage"]
 
 #: Id of the warning added when ``retain_on_delete=False`` (stable: tools may filter on it).
 DATA_DELETED_WARNING_ID = "constructs_lib:data-deleted-on-stack-delete"
@@ -20,47 +17,6 @@ DATA_DELETED_WARNING_ID = "constructs_lib:data-deleted-on-stack-delete"
 # CDK's recommended way to let S3 deliver access logs: a bucket policy for logging.s3.amazonaws.com
 # (instead of the legacy LogDeliveryWrite ACL, which needs ACLs enabled on the log bucket).
 _LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
-
-# The stack-level Lambda provider that aws-cdk-lib's S3 auto-delete-objects custom resource creates.
-_AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
-
-#: checkov findings acknowledged on the access-log bucket: (check id, reason). Listed in the README.
-ACCESS_LOG_BUCKET_CHECKOV_SKIPS: tuple[tuple[str, str], ...] = (
-    (
-        "CKV_AWS_18",
-        "This bucket receives the artifact bucket's S3 server access logs; logging it too would need a "
-        "third bucket (and that one a fourth), and S3 advises against a bucket logging into itself.",
-    ),
-)
-#: checkov findings acknowledged on aws-cdk-lib's auto-delete-objects Lambda handler (only with
-#: ``retain_on_delete=False``): (check id, reason). Listed in the README.
-AUTO_DELETE_HANDLER_CHECKOV_SKIPS: tuple[tuple[str, str], ...] = (
-    (
-        "CKV_AWS_115",
-        "aws-cdk-lib's auto-delete-objects handler (retain_on_delete=False only) runs once per bucket, when "
-        "CloudFormation deletes the bucket; reserved concurrency would only take capacity from the account.",
-    ),
-    (
-        "CKV_AWS_116",
-        "aws-cdk-lib's auto-delete-objects handler is invoked by CloudFormation for the bucket's custom "
-        "resource; a failure fails the stack operation and is reported there, a dead-letter queue adds "
-        "nothing.",
-    ),
-    (
-        "CKV_AWS_117",
-        "aws-cdk-lib's auto-delete-objects handler only calls the S3 API for this stack's buckets; a VPC "
-        "would need an S3 endpoint the stack does not create, and the handler is not configurable.",
-    ),
-)
-
-
-def _acknowledge_checkov(resource: CfnResource, skips: tuple[tuple[str, str], ...]) -> None:
-    """Add checkov's resource-level skips (``Metadata.checkov.skip``), keeping skips already there."""
-    metadata = resource.get_metadata("checkov")
-    existing = list(metadata.get("skip", [])) if isinstance(metadata, dict) else []
-    known = {entry.get("id") for entry in existing if isinstance(entry, dict)}
-    existing += [{"id": check, "comment": reason} for check, reason in skips if check not in known]
-    resource.add_metadata("checkov", {**(metadata if isinstance(metadata, dict) else {}), "skip": existing})
 
 
 class ArtifactStorage(Construct):
@@ -83,8 +39,6 @@ class ArtifactStorage(Construct):
             deleted. Default ``True``. ``False`` sets ``RemovalPolicy.DESTROY`` *and* empties the buckets
             on delete (auto-delete objects), and adds the warning
             ``constructs_lib:data-deleted-on-stack-delete``.
-        noncurrent_version_expiration_days: days after which noncurrent object versions of the artifact
-            bucket expire. Default ``None``: kept forever.
     """
 
     def __init__(
@@ -95,7 +49,6 @@ class ArtifactStorage(Construct):
         kms_encryption: bool = False,
         encryption_key: kms.IKey | None = None,
         retain_on_delete: bool = True,
-        noncurrent_version_expiration_days: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.node.set_context(_LOGS_USE_BUCKET_POLICY, True)
@@ -127,14 +80,6 @@ class ArtifactStorage(Construct):
             auto_delete_objects=auto_delete,
         )
 
-        rules = []
-        if noncurrent_version_expiration_days is not None:
-            rules.append(
-                s3.LifecycleRule(
-                    id="ExpireNoncurrentVersions",
-                    noncurrent_version_expiration=Duration.days(noncurrent_version_expiration_days),
-                )
-            )
         #: The artifact bucket (pipeline outputs, default inputs, definitions stored in S3).
         self.bucket = s3.Bucket(
             self,
@@ -148,18 +93,12 @@ class ArtifactStorage(Construct):
             versioned=True,
             server_access_logs_bucket=self.access_log_bucket,
             server_access_logs_prefix="artifact-bucket/",
-            lifecycle_rules=rules or None,
             removal_policy=removal,
             auto_delete_objects=auto_delete,
         )
         log_bucket_resource = self.access_log_bucket.node.default_child
         if isinstance(log_bucket_resource, CfnResource):
-            _acknowledge_checkov(log_bucket_resource, ACCESS_LOG_BUCKET_CHECKOV_SKIPS)
-        if auto_delete:
-            provider = Stack.of(self).node.try_find_child(_AUTO_DELETE_PROVIDER_ID)
-            handler = provider.node.try_find_child("Handler") if provider is not None else None
-            if isinstance(handler, CfnResource):
-                _acknowledge_checkov(handler, AUTO_DELETE_HANDLER_CHECKOV_SKIPS)
+            acknowledge_checkov(log_bucket_resource, ACCESS_LOG_BUCKET_CHECKOV_SKIPS)
 
         # The TLS-only (and log-delivery) bucket policies follow their bucket: CloudFormation deletes a
         # BucketPolicy on stack delete by default, which would leave the retained data without them.

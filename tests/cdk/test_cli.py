@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_cdk_synth_offline(tmp_path: Path, example_app: dict[str, Synth]) -> Non
     env.update(
         {
             "HOME": str(home),
-            "PATH": f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}",
+            "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
             "CDK_DISABLE_CLI_TELEMETRY": "true",
             "CDK_DISABLE_VERSION_CHECK": "true",
             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
