@@ -33,6 +33,7 @@ one with IAM's documented evaluation logic (`tests/support/iam_eval.py`) against
 the CDK bootstrap bucket's policy, and fails on any call that would be denied; an execution-parameter
 override outside the declared input locations must be denied. Generated names are examples: execution
 `8d0j7ogwl3gl`, jobs `pipelines-<execution>-<step>-<suffix>`; `<Name>` is a resource of the stack.
+`python tests/runtime/render_table.py --write` regenerates this section.
 
 Not checked: calls under an imported role (its policies are not in the template), the account's SCPs and
 permission boundaries, the AWS-owned image repositories' policies, and the AWS managed `aws/s3` key of the
