@@ -32,7 +32,7 @@ Sources (IAM User Guide):
   https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
   (IAM policies take effect for a KMS key only if its key policy allows the account principal).
 
-Known limits (see the README section "Run-time access"): one account (cross-account calls evaluate the
+Known limits: one account (cross-account calls evaluate the
 identity side only), no SCPs, permission boundaries or session policies, no ``aws:`` context keys beyond
 what a call supplies (plus ``aws:SecureTransport``, ``aws:PrincipalArn``, ``aws:PrincipalAccount``),
 policy variables only as ``${key}`` taken from the request context.

@@ -578,7 +578,8 @@ class _Builder:
         # SageMaker logging: /aws/sagemaker/<Kind>Jobs, stream <job>/algo-1-<epoch>.
         # CloudWatch Logs access overview: IAM evaluates log-group actions against log-group:NAME:* (the form
         # with the trailing :*), and PutLogEvents/CreateLogStream against the stream
-        # (log-group:NAME:log-stream:STREAM, as CloudTrail's denials of CreateLogStream show).
+        # (log-group:NAME:log-stream:STREAM: a denied CreateLogStream names that resource, e.g.
+        # https://github.com/aws-solutions/aws-crr-monitor/issues/8).
         group_arn = f"arn:aws:logs:{self.region}:{self.account}:log-group:{group}"
         self.add(
             step,
