@@ -64,8 +64,10 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
         return self.config.output_path or self.context.default_location(self.step_name, "model")
 
     def hyperparameters_split(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """``(inline, file_payload)``: the values that fit SageMaker's 2,500-character limit go inline; the
-        complete set also ships as ``constructs_lib_hyperparameters.json`` beside local code.
+        """``(inline, file_payload)``: the values that fit SageMaker's 2,500-character limit go inline; when
+        one does not fit, the complete set also ships as ``constructs_lib_hyperparameters.json`` beside local
+        code (``file_payload``; ``None`` when everything fits, so the code package does not change with the
+        hyperparameters).
 
         Raises :class:`ConfigError` when a value does not fit and the code is an ``s3://`` tarball (no file
         can be shipped beside it): nothing is ever truncated.
@@ -110,7 +112,9 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
                 step=self.step_name,
                 field="hyperparameters",
             )
-        file_payload = payload if self.config.is_local_source else None
+        # The file ships only when a value does not fit inline: otherwise every hyperparameter change would
+        # change the code package too.
+        file_payload = payload if too_long and self.config.is_local_source else None
         return inline, file_payload
 
     def hyperparameters_file_payload(self) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_INLINE_THRESHOLD_CHARS": "constructs_lib.constructs.props",
     "DefinitionStorage": "constructs_lib.constructs.props",
     "PipelineOptions": "constructs_lib.constructs.props",
+    "InputLocation": "constructs_lib.constructs.props",
     "PipelineProps": "constructs_lib.constructs.props",
     "concrete_region": "constructs_lib.constructs.pipeline",
     "ArtifactStorage": "constructs_lib.constructs.storage",
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
         DEFAULT_INLINE_THRESHOLD_CHARS as DEFAULT_INLINE_THRESHOLD_CHARS,
     )
     from constructs_lib.constructs.props import DefinitionStorage as DefinitionStorage
+    from constructs_lib.constructs.props import InputLocation as InputLocation
     from constructs_lib.constructs.props import PipelineOptions as PipelineOptions
     from constructs_lib.constructs.props import PipelineProps as PipelineProps
     from constructs_lib.constructs.storage import ArtifactStorage as ArtifactStorage

@@ -49,6 +49,10 @@ R_LOG_STREAMS = (
     "generated per pipeline execution; the grant is limited to the SageMaker log group of this account "
     "and region."
 )
+R_LOG_GROUP = (
+    "CloudWatch Logs authorizes logs:CreateLogGroup and logs:DescribeLogStreams on the ARN "
+    "log-group:<name>:*; the grant names SageMaker's own log group of this account and region only."
+)
 R_STAR = (
     "These actions have no resource-level permissions in IAM: ecr:GetAuthorizationToken (registry login "
     "before pulling the training image), cloudwatch:PutMetricData (limited by a cloudwatch:namespace "
@@ -59,6 +63,11 @@ R_STAR = (
 R_S3_PREFIX = (
     "Object-level grant under one S3 prefix that the pipeline declares (inputs read, outputs written); "
     "SageMaker creates object names below it per job, so they cannot be listed in advance."
+)
+R_CODE = (
+    "The pipeline's code packages in the CDK assets bucket: CDK names each object <content hash>.<pipeline>-code, "
+    "so the grant matches this pipeline's code only (pipeline names have no dots; Lambda bundles and "
+    "templates end in .zip/.json) and stays the same when code or hyperparameters change."
 )
 R_JOB_ARNS = (
     "SageMaker job, model and tag resources are created by the pipeline with generated names "
@@ -83,10 +92,25 @@ ACKNOWLEDGED_FINDINGS: tuple[AcknowledgedFinding, ...] = (
     AcknowledgedFinding(
         "AwsSolutions-IAM5",
         "Resource::arn:<AWS::Partition>:logs:<region>:<AWS::AccountId>:log-group:/aws/sagemaker/"
+        "<TrainingJobs|ProcessingJobs|TransformJobs>:*",
+        "job role",
+        "one per job kind in the pipeline",
+        R_LOG_GROUP,
+    ),
+    AcknowledgedFinding(
+        "AwsSolutions-IAM5",
+        "Resource::arn:<AWS::Partition>:logs:<region>:<AWS::AccountId>:log-group:/aws/sagemaker/"
         "<TrainingJobs|ProcessingJobs|TransformJobs>:log-stream:*",
         "job role",
         "one per job kind in the pipeline",
         R_LOG_STREAMS,
+    ),
+    AcknowledgedFinding(
+        "AwsSolutions-IAM5",
+        "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<region>/*.<pipeline>-code",
+        "job role",
+        "with local code (a code asset)",
+        R_CODE,
     ),
     AcknowledgedFinding(
         "AwsSolutions-IAM5",

@@ -28,19 +28,23 @@ from constructs_lib import placeholders
 from constructs_lib.access import AccessNeeds, ecr_repository, parse_s3_uri
 from constructs_lib.codeartifact import parse_repository_arn
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
-from constructs_lib.constructs.code import code_asset
+from constructs_lib.constructs.code import code_asset, code_key_suffix
 from constructs_lib.constructs.handlers import tidy_cdk_handlers
 from constructs_lib.constructs.policies import (
     SAGEMAKER_PRINCIPAL,
     BucketRef,
     Grant,
+    S3Read,
     attach,
     job_role_statements,
+    object_read,
     pipeline_role_statements,
+    prefix_read,
 )
 from constructs_lib.constructs.props import (
     DEFAULT_INLINE_THRESHOLD_CHARS,
     DefinitionStorage,
+    InputLocation,
     PipelineOptions,
     PipelineProps,
 )
@@ -113,6 +117,13 @@ def _merge_pipeline_prefixes(
             continue
         merged.append((bucket, key))
     return merged
+
+
+def _merge_reads(reads: list[S3Read], pipeline_name: str) -> list[S3Read]:
+    """:func:`_merge_pipeline_prefixes` for listed prefix reads of the artifact bucket."""
+    listed = [(r.bucket, r.pattern.removesuffix("*")) for r in reads if r.listed and r.pattern.endswith("*")]
+    kept = [r for r in reads if not (r.listed and r.pattern.endswith("*"))]
+    return kept + [prefix_read(b, k) for b, k in _merge_pipeline_prefixes(listed, pipeline_name)]
 
 
 @dataclass(frozen=True)
@@ -281,7 +292,9 @@ class SageMakerPipeline(Construct):
         self.code_assets: dict[str, s3_assets.Asset] = {}
         assets: dict[str, s3_assets.Asset] = {}
         for package in built.code_packages:
-            asset = code_asset(self, f"SourceCode-{package.node}", package)
+            asset = code_asset(
+                self, f"SourceCode-{package.node}", package, pipeline_name=self.props.pipeline_name
+            )
             self.code_assets[package.node] = asset
             assets[package.placeholder_uri] = asset
         return _Code(
@@ -344,26 +357,45 @@ class SageMakerPipeline(Construct):
                 return BucketRef(bucket.bucket_arn, label="")  # the artifact bucket sorts first
             return BucketRef(f"arn:{stack.partition}:s3:::{name}", label=name)
 
-        code_objects = [
-            code.assets[uri].bucket.arn_for_objects(code.assets[uri].s3_object_key)
-            for uri in code.assets
-            if uri in access.object_reads or uri in access.prefix_reads
-        ]
-        reads: list[tuple[BucketRef, str]] = []
+        reads: list[S3Read] = []
         writes: list[tuple[BucketRef, str]] = []
-        for uri in (*access.prefix_reads, *access.object_reads):
-            if uri in code.assets:
-                continue
-            loc = self._location(uri)
-            reads.append((ref(loc.bucket), loc.key))
+        for uri in access.prefix_reads:
+            if uri not in code.assets:
+                loc = self._location(uri)
+                reads.append(prefix_read(ref(loc.bucket), loc.key))
+        for uri in access.object_reads:
+            if uri not in code.assets:
+                loc = self._location(uri)
+                reads.append(object_read(ref(loc.bucket), loc.key))
+        code_read = [uri for uri in (*access.prefix_reads, *access.object_reads) if uri in code.assets]
+        if code_read:
+            # One stable grant for every code package of this pipeline (see code_key_suffix): a code or
+            # hyperparameter change never changes an IAM statement.
+            assets_bucket = BucketRef(code.assets[code_read[0]].bucket.bucket_arn, label="~code")
+            listed = any(uri in code.assets for uri in access.prefix_reads)
+            reads.append(
+                S3Read(assets_bucket, f"*{code_key_suffix(self.props.pipeline_name)}", listed=listed)
+            )
         for uri in access.writes:
             loc = self._location(uri)
             writes.append((ref(loc.bucket), loc.key))
+        key_arns = [self.encryption_key.key_arn] if self.encryption_key is not None else []
+        for index, location in enumerate(self.props.input_locations):
+            if isinstance(location, str):
+                loc = parse_s3_uri(location)
+                reads.append(prefix_read(ref(loc.bucket), loc.key))
+                continue
+            input_bucket, prefix = (
+                (location.bucket, location.prefix) if isinstance(location, InputLocation) else (location, "")
+            )
+            reads.append(prefix_read(BucketRef(input_bucket.bucket_arn, label=f"~input{index:03d}"), prefix))
+            if input_bucket.encryption_key is not None:
+                key_arns.append(input_bucket.encryption_key.key_arn)
         # A step's outputs are its successors' inputs (wired as property references, which name no
         # URI): every output prefix is readable too.
-        reads.extend(writes)
-        reads = _merge_pipeline_prefixes(reads, self.props.pipeline_name)
-        writes = _merge_pipeline_prefixes(writes, self.props.pipeline_name)
+        merged_writes = _merge_pipeline_prefixes(writes, self.props.pipeline_name)
+        reads.extend(prefix_read(b, k) for b, k in merged_writes)
+        reads = _merge_reads(reads, self.props.pipeline_name)
         ecr = sorted(
             {ecr_repository(image) for image in access.images},
             key=lambda r: (r.account, r.region, r.repository),
@@ -371,12 +403,11 @@ class SageMakerPipeline(Construct):
         return job_role_statements(
             stack=stack,
             reads=reads,
-            writes=writes,
-            code_objects=code_objects,
+            writes=merged_writes,
             log_groups=list(access.log_groups),
             ecr=ecr,
             codeartifact=[parse_repository_arn(arn) for arn in access.codeartifact],
-            key_arns=[self.encryption_key.key_arn] if self.encryption_key is not None else [],
+            key_arns=key_arns,
         )
 
     def _pipeline_resource(self, definition: dict[str, Any], code: _Code) -> None:

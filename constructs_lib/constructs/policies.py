@@ -18,15 +18,18 @@ from constructs import Construct
 
 from constructs_lib.access import EcrRepository
 from constructs_lib.codeartifact import CodeArtifactRepository
-from constructs_lib.constructs.nag import R_JOB_ARNS, R_LOG_STREAMS, R_S3_PREFIX, R_STAR
+from constructs_lib.constructs.nag import R_JOB_ARNS, R_LOG_GROUP, R_LOG_STREAMS, R_S3_PREFIX, R_STAR
 from constructs_lib.errors import SynthError
 
 __all__ = [
     "RESOURCE_ACTIONS",
     "BucketRef",
     "Grant",
+    "S3Read",
     "job_role_statements",
+    "object_read",
     "pipeline_role_statements",
+    "prefix_read",
 ]
 
 #: SageMaker resource type a step creates -> the API actions the pipeline role calls for it, in the order
@@ -117,12 +120,32 @@ def _sid(prefix: str, index: int, total: int) -> str:
     return prefix if total == 1 else f"{prefix}{index}"
 
 
+@dataclass(frozen=True)
+class S3Read:
+    """Objects a job reads: ``pattern`` under ``bucket`` (``s3:GetObject``), and when ``listed`` also the
+    listing of keys matching it (``s3:ListBucket`` limited by ``s3:prefix``), as SageMaker lists an
+    ``S3Prefix`` input before it downloads it."""
+
+    bucket: BucketRef
+    pattern: str
+    listed: bool
+
+
+def prefix_read(bucket: BucketRef, key: str) -> S3Read:
+    """SageMaker's ``S3Prefix`` semantics: every key that starts with ``key``, listed then fetched."""
+    return S3Read(bucket, _pattern(key), listed=True)
+
+
+def object_read(bucket: BucketRef, key: str) -> S3Read:
+    """One object fetched with ``s3:GetObject`` (e.g. a training job's code tarball)."""
+    return S3Read(bucket, key, listed=False)
+
+
 def job_role_statements(
     *,
     stack: Stack,
-    reads: Sequence[tuple[BucketRef, str]],
+    reads: Sequence[S3Read],
     writes: Sequence[tuple[BucketRef, str]],
-    code_objects: Sequence[str],
     log_groups: Sequence[str],
     ecr: Sequence[EcrRepository],
     codeartifact: Sequence[CodeArtifactRepository],
@@ -132,11 +155,10 @@ def job_role_statements(
 
     Args:
         stack: the stack (its region and account go into ARNs).
-        reads: ``(bucket, key prefix)`` the jobs read (``s3:GetObject`` on ``prefix*`` and ``s3:ListBucket``
-            on the bucket, limited by an ``s3:prefix`` condition).
+        reads: what the jobs read (``s3:GetObject`` on each pattern; ``s3:ListBucket`` on the bucket,
+            limited by an ``s3:prefix`` condition, for the listed ones).
         writes: ``(bucket, key prefix)`` the jobs write below (``s3:PutObject``/``AbortMultipartUpload``).
-        code_objects: exact object ARNs of packed training code (``s3:GetObject``), in build order.
-        log_groups: CloudWatch log groups (and metric namespaces) the jobs write to, in statement order.
+        log_groups: CloudWatch log groups (and metric namespaces) the jobs write to.
         ecr: the image repositories to pull from.
         codeartifact: repositories to install packages from (empty: no CodeArtifact statement).
         key_arns: KMS keys of the buckets the jobs use (empty: no KMS statement).
@@ -145,26 +167,27 @@ def job_role_statements(
     tokens) or kept in the given order, never by token strings.
     """
     grants: list[Grant] = []
-    read_buckets = {b.label: b for b, _ in reads}
-    read_keys = sorted({(b.label, _pattern(k)) for b, k in reads})
-    if read_keys or code_objects:
-        resources = [read_buckets[label].objects(p) for label, p in read_keys] + _unique(code_objects)
+    buckets = {r.bucket.label: r.bucket for r in reads}
+    patterns = sorted({(r.bucket.label, r.pattern) for r in reads})
+    if patterns:
+        resources = [buckets[label].objects(p) for label, p in patterns]
         grants.append(
             Grant(
                 iam.PolicyStatement(sid="ReadInputs", actions=list(S3_READ_ACTIONS), resources=resources),
                 R_S3_PREFIX,
             )
         )
-    labels = sorted(read_buckets)
+    listed = sorted({(r.bucket.label, r.pattern) for r in reads if r.listed})
+    labels = sorted({label for label, _ in listed})
     for i, label in enumerate(labels):
-        prefixes = sorted({p for lb, p in read_keys if lb == label})
+        prefixes = sorted({p for lb, p in listed if lb == label})
         conditions = None if "*" in prefixes else {"StringLike": {"s3:prefix": prefixes}}
         grants.append(
             Grant(
                 iam.PolicyStatement(
                     sid=_sid("ListInputs", i, len(labels)),
                     actions=["s3:ListBucket"],
-                    resources=[read_buckets[label].arn],
+                    resources=[buckets[label].arn],
                     conditions=conditions,
                 )
             )
@@ -194,8 +217,11 @@ def job_role_statements(
                 iam.PolicyStatement(
                     sid="CreateLogGroups",
                     actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
-                    resources=[f"{base}{g}" for g in log_groups],
-                )
+                    # IAM authorizes these actions on ``log-group:<name>:*`` (CloudWatch Logs' own ARN form
+                    # for every action but the tagging ones), never on the bare group ARN.
+                    resources=[f"{base}{g}:*" for g in log_groups],
+                ),
+                R_LOG_GROUP,
             )
         )
         grants.append(

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypedDict, get_args
 
@@ -16,6 +16,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from constructs_lib import limits
+from constructs_lib.config.base import check_s3_uri
 from constructs_lib.errors import ConfigError
 from constructs_lib.names import check_pipeline_name
 from constructs_lib.template import PipelineBuilderTemplate
@@ -23,6 +24,7 @@ from constructs_lib.template import PipelineBuilderTemplate
 __all__ = [
     "DEFAULT_INLINE_THRESHOLD_CHARS",
     "DefinitionStorage",
+    "InputLocation",
     "PipelineOptions",
     "PipelineProps",
     "check_tags",
@@ -40,6 +42,25 @@ DefinitionStorage = Literal["auto", "inline", "s3"]
 DEFAULT_INLINE_THRESHOLD_CHARS = 20_000
 
 
+@dataclass(frozen=True)
+class InputLocation:
+    """An S3 location executions may read their inputs from (see ``PipelineProps.input_locations``).
+
+    Attributes:
+        bucket: the bucket (``s3.Bucket.from_bucket_name(...)`` for an existing one). Its KMS key, if the
+            construct knows it (``encryption_key``), is granted for decryption too.
+        prefix: the key prefix inside it, e.g. ``"landing/customers/"``. Default ``""``: the whole bucket.
+    """
+
+    bucket: s3.IBucket
+    prefix: str = ""
+
+
+#: What ``input_locations`` accepts: a bucket (all of it), an ``s3://bucket/prefix`` URI, or an
+#: :class:`InputLocation`.
+InputLocationLike = s3.IBucket | str | InputLocation
+
+
 class PipelineOptions(TypedDict, total=False):
     """The optional props of the pipeline constructs (defaults and meaning: :class:`PipelineProps`)."""
 
@@ -53,6 +74,7 @@ class PipelineOptions(TypedDict, total=False):
     inline_threshold_chars: int
     description: str | None
     tags: Mapping[str, str] | None
+    input_locations: Sequence[InputLocationLike]
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,12 @@ class PipelineProps:
         description: the pipeline's description (at most 3,072 characters). Default ``None``: none.
         tags: tags for the pipeline and every taggable resource of the construct (SageMaker tag rules: at
             most 50; keys 1-128, values 0-256 characters; no ``aws:`` keys). Default ``None``: none.
+        input_locations: S3 locations that executions may read their inputs from when they override an
+            input parameter (``RawDataS3Uri``, ``<node>InputPath``...): each a bucket (all of it), an
+            ``s3://bucket/prefix`` URI or an :class:`InputLocation`; the job role may list and read below
+            them (and decrypt with a bucket's known KMS key). Default ``()``: only the parameters' default
+            locations and the pipeline's own outputs are readable, so an override pointing anywhere else is
+            denied by IAM when the job starts.
     """
 
     template: PipelineBuilderTemplate
@@ -107,6 +135,7 @@ class PipelineProps:
     inline_threshold_chars: int = DEFAULT_INLINE_THRESHOLD_CHARS
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    input_locations: tuple[InputLocationLike, ...] = ()
 
     @classmethod
     def option_names(cls) -> frozenset[str]:
@@ -197,6 +226,7 @@ class PipelineProps:
                 hint='e.g. {"team": "ml"}',
             )
         object.__setattr__(self, "tags", check_tags(self.tags))
+        object.__setattr__(self, "input_locations", _check_input_locations(self.input_locations))
         if self.artifact_bucket is not None and self.kms_encryption:
             raise ConfigError(
                 "kms_encryption creates a key for a bucket this construct creates; it cannot re-encrypt a "
@@ -211,6 +241,41 @@ class PipelineProps:
                 value=self.template.role,
                 hint="build the template with role=None and pass job_role=iam.Role.from_role_arn(...)",
             )
+
+
+def _check_input_locations(value: object) -> tuple[InputLocationLike, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise ConfigError(
+            "must be a list of buckets, s3:// URIs or InputLocation values",
+            field="input_locations",
+            value=value,
+            hint='e.g. input_locations=["s3://landing-bucket/customers/"]',
+        )
+    checked: list[InputLocationLike] = []
+    for i, item in enumerate(value):
+        where = f"input_locations[{i}]"
+        if isinstance(item, str):
+            check_s3_uri(item, field=where)
+        elif isinstance(item, InputLocation):
+            _require(
+                item.bucket,
+                f"{where}.bucket",
+                ("bucket_name", "bucket_arn"),
+                "s3.Bucket.from_bucket_name(...)",
+            )
+            if not isinstance(item.prefix, str) or item.prefix.startswith("/"):
+                raise ConfigError(
+                    "a key prefix (no leading '/')",
+                    field=f"{where}.prefix",
+                    value=item.prefix,
+                    hint="e.g. 'landing/'",
+                )
+        else:
+            _require(item, where, ("bucket_name", "bucket_arn"), "s3.Bucket.from_bucket_name(...)")
+            if item is None:
+                raise ConfigError("must not be None", field=where)
+        checked.append(item)
+    return tuple(checked)
 
 
 def _require(value: object, field: str, attributes: tuple[str, ...], hint: str) -> None:

@@ -180,6 +180,28 @@ def changed(synth_pipeline, seed_config) -> Synth:  # type: ignore[no-untyped-de
     )
 
 
+@pytest.fixture(scope="session")
+def code_changed(synth_pipeline, seed_config, tmp_path_factory: pytest.TempPathFactory) -> Synth:  # type: ignore[no-untyped-def]
+    """The example stack's construct with a changed training script (one more comment line)."""
+    import shutil
+
+    source = tmp_path_factory.mktemp("changed-code") / "src"
+    shutil.copytree(examples.REFERENCE_TRAINING_DIR, source)
+    train = source / "train.py"
+    train.write_text(train.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    return synth_pipeline(
+        "ConstructsLibExample",
+        lambda stack: PyTorchTrainingPipeline(
+            stack,
+            "Training",
+            config=seed_config(source_dir=str(source)),
+            pipeline_name=PIPELINE_NAME,
+            description="Trains the seed's tabular PyTorch model",
+        ),
+        env=cdk.Environment(region=REGION),
+    )
+
+
 @pytest.fixture(params=STACK_FIXTURES)
 def any_stack(request: pytest.FixtureRequest) -> Synth:
     """Each synthesized stack in turn."""

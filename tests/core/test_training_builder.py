@@ -204,3 +204,44 @@ def test_definition_byte_identical_across_processes(tmp_path: Path) -> None:
     assert a == b
     assert str(Path.home()) not in a and os.getcwd() not in a
     assert json.loads(a)["Steps"][0]["Name"] == "PyTorchTraining"
+
+
+# ------------------------------------------------------------------------------------------ region rule
+def test_seed_usage_without_region_takes_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed's ``PyTorchTrainingStepBuilder(config=config)``: the region comes from the environment, as
+    every boto3 and SDK user expects (explicit argument, then config, then session, then environment)."""
+    from constructs_lib import PyTorchTrainingStepBuilder
+    from constructs_lib.examples import seed_training_config
+
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    assert PyTorchTrainingStepBuilder(config=seed_training_config()).context.region == "eu-west-1"
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")  # AWS_REGION wins, as in boto3
+    assert PyTorchTrainingStepBuilder(config=seed_training_config()).context.region == "eu-central-1"
+    # the config, then the argument, beat the environment
+    assert PyTorchTrainingStepBuilder(seed_training_config(region="us-west-2")).context.region == "us-west-2"
+    assert (
+        PyTorchTrainingStepBuilder(seed_training_config(), region="ap-south-1").context.region == "ap-south-1"
+    )
+
+
+def test_no_region_anywhere_is_an_error_never_a_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from constructs_lib import ConfigError, PyTorchTrainingStepBuilder
+    from constructs_lib.examples import seed_training_config
+
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    with pytest.raises(ConfigError, match="no AWS region") as info:
+        PyTorchTrainingStepBuilder(config=seed_training_config())
+    assert info.value.field == "region" and "AWS_REGION" in str(info.value)
+    with pytest.raises(ConfigError, match="not an AWS region code"):
+        monkeypatch.setenv("AWS_REGION", "moon-1")
+        PyTorchTrainingStepBuilder(config=seed_training_config())
+
+
+def test_explicit_region_conflicting_with_the_config_is_refused() -> None:
+    from constructs_lib import ConfigError, PyTorchTrainingStepBuilder
+    from constructs_lib.examples import seed_training_config
+
+    with pytest.raises(ConfigError, match="a region other than the pipeline's 'us-east-1'"):
+        PyTorchTrainingStepBuilder(seed_training_config(region="eu-west-1"), region="us-east-1")

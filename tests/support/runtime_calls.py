@@ -528,7 +528,11 @@ class _Builder:
             {"s3:prefix": key}, expect_allowed=expect_allowed,
         )  # fmt: skip
         # A prefix naming one object (a model.tar.gz, a code tarball) is that object; else an object below it.
-        obj = key if re.search(r"\.[A-Za-z0-9]+$", key.rsplit("/", 1)[-1]) else _join(key, EXAMPLE_OBJECT)
+        obj = (
+            key
+            if re.search(r"\.[A-Za-z0-9][A-Za-z0-9_-]*$", key.rsplit("/", 1)[-1])
+            else _join(key, EXAMPLE_OBJECT)
+        )
         self.s3_get(
             step, role, bucket, obj, f"read the {what}", "s3datasource", expect_allowed=expect_allowed
         )
