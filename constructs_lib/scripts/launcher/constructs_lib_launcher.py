@@ -240,7 +240,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     except LauncherError as exc:
         _report(str(exc), env)
         return 2
-    print(f"{_PROG}: running {' '.join(command)}", flush=True)
+    print(f"{_PROG}: running {json.dumps(command)}", flush=True)
     status = _run(command, _code_dir())
     if status != 0:
         return status

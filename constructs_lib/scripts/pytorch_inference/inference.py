@@ -33,10 +33,14 @@ from typing import Any
 
 import pandas as pd
 
-# model.py is shipped beside this file; the serving toolkit imports this module from that directory.
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
+# model.py is shipped beside this file (model.tar.gz's code/, from which the serving toolkit imports this
+# module); in constructs_lib's source tree it is ../pytorch_training/model.py.
+_HERE = Path(__file__).resolve().parent
+for _candidate in (_HERE, _HERE.parent / "pytorch_training"):
+    if (_candidate / "model.py").is_file():
+        if str(_candidate) not in sys.path:
+            sys.path.insert(0, str(_candidate))
+        break
 
 import model as tabular_model  # type: ignore[import-not-found]  # noqa: E402  (the module beside this one)
 
