@@ -675,7 +675,6 @@ def run_training_locally(
     data = _check_data_dir(data_dir)
     arguments, entry_point, extra_files = _job_arguments(config, region or config.region or DEFAULT_REGION)
     tarball = pack_source_dir(config.source_dir, entry_point=entry_point, extra_files=extra_files)
-    _check_toolkit(python)
 
     notes: list[str] = []
     hyperparameters: dict[str, str] = {}
@@ -790,10 +789,12 @@ def run_training_locally(
         )
     kept_checkpoints = None if checkpoint_dir is None else Path(checkpoint_dir).resolve()
     if kept_checkpoints is not None:
-        kept_checkpoints.mkdir(parents=True, exist_ok=True)
         notes.append(f"checkpoints: {container_checkpoints} is {kept_checkpoints} (kept across runs)")
 
+    _check_toolkit(python)
     work = _prepare_work_dir(work_dir)
+    if kept_checkpoints is not None:
+        kept_checkpoints.mkdir(parents=True, exist_ok=True)
     source_tar = work / "sourcedir.tar.gz"
     source_tar.write_bytes(tarball)
     submit_tar = source_tar
