@@ -677,55 +677,11 @@ def run_training_locally(
     tarball = pack_source_dir(config.source_dir, entry_point=entry_point, extra_files=extra_files)
 
     notes: list[str] = []
-    hyperparameters: dict[str, str] = {}
-    for key, value in arguments.get("HyperParameters", {}).items():
-        if not isinstance(value, str):
-            raise LocalRunError(
-                "hyperparameter value is a pipeline expression a local run cannot resolve",
-                field=f"HyperParameters.{key}",
-                value=value,
-                hint="give the hyperparameter a literal value",
-            )
-        hyperparameters[key] = value
-    if processes is not None:
-        distributed = hyperparameters.get("sagemaker_torch_distributed_enabled") == "true"
-        if processes > 1 or distributed:
-            hyperparameters["sagemaker_torch_distributed_enabled"] = "true"
-            hyperparameters["sagemaker_mpi_num_of_processes_per_host"] = json.dumps(processes)
-            notes.append(
-                f"processes={processes}: sagemaker_torch_distributed_enabled=true and "
-                f"sagemaker_mpi_num_of_processes_per_host={processes} added to the hyperparameters"
-            )
-
-    job_env: dict[str, str] = {}
-    for key, value in arguments.get("Environment", {}).items():
-        if not isinstance(value, str):
-            raise LocalRunError(
-                "environment value is a pipeline expression a local run cannot resolve",
-                field=f"Environment.{key}",
-                value=value,
-                hint="give the variable a literal value",
-            )
-        job_env[key] = value
+    hyperparameters = _literal_strings(arguments.get("HyperParameters", {}), "HyperParameters")
+    _apply_processes(hyperparameters, processes, notes)
+    job_env = _literal_strings(arguments.get("Environment", {}), "Environment")
     has_requirements = _has_requirements(tarball)
-    if CA_REPOSITORY_ARN_ENV in job_env:
-        if drop_codeartifact:
-            del job_env[CA_REPOSITORY_ARN_ENV]
-            notes.append(
-                f"{CA_REPOSITORY_ARN_ENV} dropped from the job's environment (drop_codeartifact=True): "
-                "requirements.txt comes from this machine's pip index"
-            )
-        elif has_requirements and not skip_requirements:
-            raise ConfigError(
-                "the job's environment sets it, so SageMaker's training toolkit would fetch a CodeArtifact "
-                "token (codeartifact:GetAuthorizationToken) to install requirements.txt from that "
-                "repository; a local run has no AWS account to do that",
-                field=f"env.{CA_REPOSITORY_ARN_ENV}",
-                value=job_env[CA_REPOSITORY_ARN_ENV],
-                hint="pass drop_codeartifact=True (--drop-codeartifact) to install requirements.txt from "
-                "this machine's pip index, or skip_requirements=True (--skip-requirements) when this "
-                "interpreter already has the packages",
-            )
+    _apply_codeartifact(job_env, has_requirements, skip_requirements, drop_codeartifact, notes)
     submitted = tarball
     if has_requirements and skip_requirements:
         submitted = _without_requirements(tarball)
@@ -733,60 +689,9 @@ def run_training_locally(
             "requirements.txt not installed (skip_requirements=True): it is left out of the code the "
             f"toolkit unpacks; {python} must already have those packages"
         )
-
-    resource_config = arguments.get("ResourceConfig", {})
-    instance_type = str(resource_config.get("InstanceType", config.training_instance_type))
-    job_hosts = int(resource_config.get("InstanceCount", config.training_instance_count))
-    host_count = instance_count or job_hosts
-    if instance_count is not None and instance_count != job_hosts:
-        notes.append(f"instance_count={instance_count} instead of the job's {job_hosts}")
-    if host_count > MAX_LOCAL_HOSTS:
-        raise ConfigError(
-            f"{host_count} instances would start {host_count} local hosts; a local run starts at most "
-            f"{MAX_LOCAL_HOSTS}",
-            field="training_instance_count",
-            value=host_count,
-            hint="pass instance_count=1 (--instance-count 1), or a count up to "
-            f"{MAX_LOCAL_HOSTS}, for the local run",
-        )
-    hosts = local_host_names(host_count)
-
-    channels = arguments.get("InputDataConfig", [])
-    names = [c.get("ChannelName") for c in channels]
-    if names and names != [CHANNEL]:
-        raise LocalRunError(
-            f"the job has input channels {names}; a local run feeds data_dir to the {CHANNEL!r} channel only",
-            field="InputDataConfig",
-            value=names,
-        )
-    channel = channels[0] if channels else {}
-    source = channel.get("DataSource", {}).get("S3DataSource", {})
-    input_data_config: dict[str, dict[str, str]] = {
-        CHANNEL: {
-            "TrainingInputMode": str(
-                channel.get("InputMode")
-                or arguments.get("AlgorithmSpecification", {}).get("TrainingInputMode", "File")
-            ),
-            "S3DistributionType": str(source.get("S3DataDistributionType", "FullyReplicated")),
-            "RecordWrapperType": str(channel.get("RecordWrapperType", "None")),
-        }
-    }
-    if channel.get("ContentType"):
-        input_data_config[CHANNEL]["ContentType"] = str(channel["ContentType"])
-
-    checkpoint_config = arguments.get("CheckpointConfig")
-    container_checkpoints: str | None = None
-    if isinstance(checkpoint_config, Mapping):
-        container_checkpoints = str(checkpoint_config.get("LocalPath") or DEFAULT_CHECKPOINT_PATH)
-    elif checkpoint_dir is not None:
-        container_checkpoints = DEFAULT_CHECKPOINT_PATH
-    if container_checkpoints is not None and not _is_container_path(container_checkpoints):
-        raise LocalRunError(
-            f"a local run maps only paths under {CONTAINER_ROOT}/ into its work directory",
-            field="CheckpointConfig.LocalPath",
-            value=container_checkpoints,
-            hint=f"use a LocalPath under {CONTAINER_ROOT}/ (default {DEFAULT_CHECKPOINT_PATH})",
-        )
+    hosts = _hosts(arguments, config, instance_count, notes)
+    input_data_config = _input_data_config(arguments)
+    container_checkpoints = _container_checkpoints(arguments, checkpoint_dir)
     kept_checkpoints = None if checkpoint_dir is None else Path(checkpoint_dir).resolve()
     if kept_checkpoints is not None:
         notes.append(f"checkpoints: {container_checkpoints} is {kept_checkpoints} (kept across runs)")
@@ -803,69 +708,31 @@ def run_training_locally(
         submit_tar.write_bytes(submitted)
     hyperparameters["sagemaker_submit_directory"] = json.dumps(str(submit_tar))
 
-    contract = PYTORCH_TRAINING_CONTRACT
-    bases = [work] if host_count == 1 else [work / f"algo-{k}" for k in range(1, host_count + 1)]
-    labels = None if host_count == 1 else [f"algo-{k}" for k in range(1, host_count + 1)]
-    bin_dir = str(Path(python).parent)
+    count = len(hosts)
+    bases = [work] if count == 1 else [work / f"algo-{k}" for k in range(1, count + 1)]
     inherited = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(_INHERITED_PREFIXES) and key not in _INHERITED_NAMES
     }
-    torchrun_port = str(_free_port()) if host_count == 1 else None
-    commands: list[list[str]] = []
+    torchrun_port = str(_free_port()) if count == 1 else None
+    instance_type = str(
+        arguments.get("ResourceConfig", {}).get("InstanceType", config.training_instance_type)
+    )
     envs: list[dict[str, str]] = []
     for base, host in zip(bases, hosts, strict=True):
-        config_dir = _container_path(base, contract.config_paths["hyperparameters"]).parent
-        for directory in (
-            config_dir,
-            _container_path(base, contract.expected_output_paths["model_artifacts"]),
-            _container_path(base, contract.expected_output_paths["output_path"]),
-        ):
-            directory.mkdir(parents=True, exist_ok=True)
-        _link_or_copy(data, _container_path(base, contract.expected_input_paths["input_path"]))
-        if container_checkpoints is not None:
-            local_checkpoints = _container_path(base, container_checkpoints)
-            if kept_checkpoints is not None:
-                _link_or_copy(kept_checkpoints, local_checkpoints)
-            else:
-                local_checkpoints.mkdir(parents=True, exist_ok=True)
-        _write_json(_container_path(base, contract.config_paths["hyperparameters"]), hyperparameters)
-        _write_json(_container_path(base, contract.config_paths["input_data_config"]), input_data_config)
-        _write_json(
-            _container_path(base, contract.config_paths["resource_config"]),
-            {
-                "current_host": host,
-                "current_instance_type": instance_type,
-                "current_group_name": _INSTANCE_GROUP,
-                "hosts": hosts,
-                "instance_groups": [
-                    {"instance_group_name": _INSTANCE_GROUP, "instance_type": instance_type, "hosts": hosts}
-                ],
-                "network_interface_name": _NETWORK_INTERFACE,
-            },
+        _write_host_tree(
+            base,
+            data=data,
+            checkpoints=(container_checkpoints, kept_checkpoints),
+            hyperparameters=hyperparameters,
+            input_data_config=input_data_config,
+            resource_config=_resource_config(host, hosts, instance_type),
         )
-        env = dict(inherited)
-        env["CUDA_VISIBLE_DEVICES"] = ""
-        env.update(
-            {
-                key: str(_container_path(base, value)) if _is_container_path(value) else value
-                for key, value in job_env.items()
-            }
-        )
-        env.update(_IMAGE_ENV)
-        env["SAGEMAKER_TRAINING_MODULE"] = TRAINING_MODULE
-        env["SAGEMAKER_BASE_DIR"] = str(base)
-        env["PATH"] = bin_dir + os.pathsep + env.get("PATH", os.defpath)
-        env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-        env.setdefault("PIP_NO_INPUT", "1")
-        if torchrun_port is not None:
-            env["PET_MASTER_PORT"] = torchrun_port
-        envs.append(env)
-        commands.append([python, "-m", "sagemaker_training.cli.train"])
-    if host_count > 1:
+        envs.append(_host_env(inherited, base, job_env, python, torchrun_port))
+    if count > 1:
         notes.append(
-            f"{host_count} hosts {', '.join(hosts)} (SageMaker's algo-1 ... algo-{host_count}), "
+            f"{count} hosts {', '.join(hosts)} (SageMaker's algo-1 ... algo-{count}), "
             f"one toolkit each, under {work}/algo-<k>"
         )
 
@@ -875,21 +742,241 @@ def run_training_locally(
         log.append(line)
         if stream is not None:
             stream(line)
+    command = [python, "-m", "sagemaker_training.cli.train"]
     outputs, timed_out = _run_hosts(
-        commands, cwds=bases, envs=envs, labels=labels, timeout=timeout, stream=stream, log=log
+        [command] * count,
+        cwds=bases,
+        envs=envs,
+        labels=None if count == 1 else [f"algo-{k}" for k in range(1, count + 1)],
+        timeout=timeout,
+        stream=stream,
+        log=log,
     )
+    return _result(
+        arguments,
+        outputs,
+        bases,
+        timed_out=timed_out,
+        work=work,
+        log=log,
+        command=command,
+        hosts=hosts,
+        notes=notes,
+        python=python,
+    )
+
+
+# ------------------------------------------------------------------------------------ phases
+def _literal_strings(values: Mapping[str, object], what: str) -> dict[str, str]:
+    """``values`` (the job's HyperParameters or Environment) when every value is a plain string."""
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        if not isinstance(value, str):
+            raise LocalRunError(
+                "value is a pipeline expression a local run cannot resolve",
+                field=f"{what}.{key}",
+                value=value,
+                hint="give it a literal value",
+            )
+        out[key] = value
+    return out
+
+
+def _apply_processes(hyperparameters: dict[str, str], processes: int | None, notes: list[str]) -> None:
+    """``processes`` as the toolkit reads it: torch_distributed with N processes per host."""
+    if processes is None:
+        return
+    distributed = hyperparameters.get("sagemaker_torch_distributed_enabled") == "true"
+    if processes > 1 or distributed:
+        hyperparameters["sagemaker_torch_distributed_enabled"] = "true"
+        hyperparameters["sagemaker_mpi_num_of_processes_per_host"] = json.dumps(processes)
+        notes.append(
+            f"processes={processes}: sagemaker_torch_distributed_enabled=true and "
+            f"sagemaker_mpi_num_of_processes_per_host={processes} added to the hyperparameters"
+        )
+
+
+def _apply_codeartifact(
+    job_env: dict[str, str], has_requirements: bool, skip: bool, drop: bool, notes: list[str]
+) -> None:
+    """Drop ``CA_REPOSITORY_ARN`` when asked; refuse a job whose toolkit would need a CodeArtifact token."""
+    if CA_REPOSITORY_ARN_ENV not in job_env:
+        return
+    if drop:
+        del job_env[CA_REPOSITORY_ARN_ENV]
+        notes.append(
+            f"{CA_REPOSITORY_ARN_ENV} dropped from the job's environment (drop_codeartifact=True): "
+            "requirements.txt comes from this machine's pip index"
+        )
+    elif has_requirements and not skip:
+        raise ConfigError(
+            "the job's environment sets it, so SageMaker's training toolkit would fetch a CodeArtifact "
+            "token (codeartifact:GetAuthorizationToken) to install requirements.txt from that "
+            "repository; a local run has no AWS account to do that",
+            field=f"env.{CA_REPOSITORY_ARN_ENV}",
+            value=job_env[CA_REPOSITORY_ARN_ENV],
+            hint="pass drop_codeartifact=True (--drop-codeartifact) to install requirements.txt from "
+            "this machine's pip index, or skip_requirements=True (--skip-requirements) when this "
+            "interpreter already has the packages",
+        )
+
+
+def _hosts(
+    arguments: Mapping[str, Any], config: PyTorchTrainingConfig, instance_count: int | None, notes: list[str]
+) -> list[str]:
+    job_hosts = int(arguments.get("ResourceConfig", {}).get("InstanceCount", config.training_instance_count))
+    count = instance_count or job_hosts
+    if instance_count is not None and instance_count != job_hosts:
+        notes.append(f"instance_count={instance_count} instead of the job's {job_hosts}")
+    if count > MAX_LOCAL_HOSTS:
+        raise ConfigError(
+            f"{count} instances would start {count} local hosts; a local run starts at most {MAX_LOCAL_HOSTS}",
+            field="training_instance_count",
+            value=count,
+            hint=f"pass instance_count=1 (--instance-count 1), or a count up to {MAX_LOCAL_HOSTS}, for the "
+            "local run",
+        )
+    return local_host_names(count)
+
+
+def _input_data_config(arguments: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """``inputdataconfig.json`` as SageMaker writes it for the job's (single) channel."""
+    channels = arguments.get("InputDataConfig", [])
+    names = [c.get("ChannelName") for c in channels]
+    if names and names != [CHANNEL]:
+        raise LocalRunError(
+            f"the job has input channels {names}; a local run feeds data_dir to the {CHANNEL!r} channel only",
+            field="InputDataConfig",
+            value=names,
+        )
+    channel = channels[0] if channels else {}
+    source = channel.get("DataSource", {}).get("S3DataSource", {})
+    entry = {
+        "TrainingInputMode": str(
+            channel.get("InputMode")
+            or arguments.get("AlgorithmSpecification", {}).get("TrainingInputMode", "File")
+        ),
+        "S3DistributionType": str(source.get("S3DataDistributionType", "FullyReplicated")),
+        "RecordWrapperType": str(channel.get("RecordWrapperType", "None")),
+    }
+    if channel.get("ContentType"):
+        entry["ContentType"] = str(channel["ContentType"])
+    return {CHANNEL: entry}
+
+
+def _container_checkpoints(arguments: Mapping[str, Any], checkpoint_dir: str | Path | None) -> str | None:
+    """The container's checkpoint directory: the job's ``CheckpointConfig.LocalPath`` (default
+    ``/opt/ml/checkpoints``), that default with ``checkpoint_dir``, else ``None``."""
+    checkpoint_config = arguments.get("CheckpointConfig")
+    path: str | None = None
+    if isinstance(checkpoint_config, Mapping):
+        path = str(checkpoint_config.get("LocalPath") or DEFAULT_CHECKPOINT_PATH)
+    elif checkpoint_dir is not None:
+        path = DEFAULT_CHECKPOINT_PATH
+    if path is not None and not _is_container_path(path):
+        raise LocalRunError(
+            f"a local run maps only paths under {CONTAINER_ROOT}/ into its work directory",
+            field="CheckpointConfig.LocalPath",
+            value=path,
+            hint=f"use a LocalPath under {CONTAINER_ROOT}/ (default {DEFAULT_CHECKPOINT_PATH})",
+        )
+    return path
+
+
+def _resource_config(host: str, hosts: list[str], instance_type: str) -> dict[str, object]:
+    return {
+        "current_host": host,
+        "current_instance_type": instance_type,
+        "current_group_name": _INSTANCE_GROUP,
+        "hosts": hosts,
+        "instance_groups": [
+            {"instance_group_name": _INSTANCE_GROUP, "instance_type": instance_type, "hosts": hosts}
+        ],
+        "network_interface_name": _NETWORK_INTERFACE,
+    }
+
+
+def _write_host_tree(
+    base: Path,
+    *,
+    data: Path,
+    checkpoints: tuple[str | None, Path | None],
+    hyperparameters: Mapping[str, str],
+    input_data_config: Mapping[str, object],
+    resource_config: Mapping[str, object],
+) -> None:
+    """One host's ``/opt/ml`` at ``base``, as SageMaker prepares it before the container starts."""
+    contract = PYTORCH_TRAINING_CONTRACT
+    for directory in (
+        _container_path(base, contract.config_paths["hyperparameters"]).parent,
+        _container_path(base, contract.expected_output_paths["model_artifacts"]),
+        _container_path(base, contract.expected_output_paths["output_path"]),
+    ):
+        directory.mkdir(parents=True, exist_ok=True)
+    _link_or_copy(data, _container_path(base, contract.expected_input_paths["input_path"]))
+    container_checkpoints, kept = checkpoints
+    if container_checkpoints is not None:
+        local = _container_path(base, container_checkpoints)
+        if kept is not None:
+            _link_or_copy(kept, local)
+        else:
+            local.mkdir(parents=True, exist_ok=True)
+    _write_json(_container_path(base, contract.config_paths["hyperparameters"]), hyperparameters)
+    _write_json(_container_path(base, contract.config_paths["input_data_config"]), input_data_config)
+    _write_json(_container_path(base, contract.config_paths["resource_config"]), resource_config)
+
+
+def _host_env(
+    inherited: Mapping[str, str],
+    base: Path,
+    job_env: Mapping[str, str],
+    python: str,
+    torchrun_port: str | None,
+) -> dict[str, str]:
+    """The container's environment for one host (see the module docstring for what differs)."""
+    env = dict(inherited)
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    env.update(
+        {
+            key: str(_container_path(base, value)) if _is_container_path(value) else value
+            for key, value in job_env.items()
+        }
+    )
+    env.update(_IMAGE_ENV)
+    env["SAGEMAKER_TRAINING_MODULE"] = TRAINING_MODULE
+    env["SAGEMAKER_BASE_DIR"] = str(base)
+    env["PATH"] = str(Path(python).parent) + os.pathsep + env.get("PATH", os.defpath)
+    env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    env.setdefault("PIP_NO_INPUT", "1")
+    if torchrun_port is not None:
+        env["PET_MASTER_PORT"] = torchrun_port
+    return env
+
+
+def _result(
+    arguments: Mapping[str, Any],
+    outputs: Sequence[_HostOutput],
+    bases: Sequence[Path],
+    *,
+    timed_out: bool,
+    work: Path,
+    log: list[str],
+    command: list[str],
+    hosts: list[str],
+    notes: list[str],
+    python: str,
+) -> LocalRunResult:
+    """What SageMaker adds around the container: metrics from the log, model.tar.gz, the contract."""
+    contract = PYTORCH_TRAINING_CONTRACT
     first = outputs[0]
     failing = next((index for index, out in enumerate(outputs) if out.exit_code != 0), None)
     reported = outputs[failing] if failing is not None else first
     reported_base = bases[failing] if failing is not None else bases[0]
     exit_code = reported.exit_code
-    metrics = extract_metrics(
-        first.lines, list(arguments.get("AlgorithmSpecification", {}).get("MetricDefinitions", []))
-    )
-
+    definitions = list(arguments.get("AlgorithmSpecification", {}).get("MetricDefinitions", []))
+    metrics = extract_metrics(first.lines, definitions)
     model_dir = _container_path(bases[0], contract.expected_output_paths["model_artifacts"])
     output_data_dir = _container_path(bases[0], contract.expected_output_paths["output_path"])
-    output_dir = output_data_dir.parent
     failures: list[str] = []
     model_tar: Path | None = None
     if exit_code == 0 and not timed_out:
@@ -900,15 +987,14 @@ def run_training_locally(
                 "SageMaker would upload an empty model.tar.gz"
             )
         else:
-            model_tar = output_dir / "model.tar.gz"
+            model_tar = output_data_dir.parent / "model.tar.gz"
             model_tar.write_bytes(packed)
         silent = [name for name, values in metrics.items() if not values]
         if silent:
             failures.append(
                 "no log line matched the job's metric definitions for: "
                 + ", ".join(silent)
-                + " (print e.g. '"
-                + f"{silent[0]}: 0.5' once per epoch)"
+                + f" (print e.g. '{silent[0]}: 0.5' once per epoch)"
             )
     failure_file = (
         _container_path(reported_base, contract.expected_output_paths["output_path"]).parent / "failure"
@@ -924,7 +1010,7 @@ def run_training_locally(
         log=log,
         stderr_tail=reported.stderr_tail,
         contract_failures=failures,
-        command=commands[0],
+        command=command,
         timed_out=timed_out,
         failure_reason=failure_reason or None,
         script_exit_code=_script_exit_code(reported.lines) if exit_code != 0 else None,
