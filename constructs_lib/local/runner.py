@@ -342,8 +342,15 @@ def _check_data_dir(data_dir: str | Path) -> Path:
     return path.resolve()
 
 
-def _check_toolkit(python: str) -> None:
-    """Fail in one line when ``python`` lacks SageMaker's toolkit or torch (nothing is imported)."""
+def _check_toolkit(python: str) -> str:
+    """``python`` as a path; fail in one line when it lacks SageMaker's toolkit or torch (nothing is
+    imported)."""
+    found = shutil.which(python)
+    if found is None:
+        raise ConfigError(
+            "no such interpreter", field="python", value=python, hint="pass a Python executable"
+        )
+    python = os.path.abspath(found)
     probe = (
         "import importlib.util as u, json; "
         f"print(json.dumps([m for m in {list(TOOLKIT_MODULES)!r} if u.find_spec(m) is None]))"
@@ -372,6 +379,7 @@ def _check_toolkit(python: str) -> None:
             value=python,
             hint=f"{LOCAL_EXTRA} into that environment (or pass python= an interpreter that has them)",
         )
+    return python
 
 
 def _prepare_work_dir(work_dir: str | Path | None) -> Path:
@@ -696,7 +704,7 @@ def run_training_locally(
     if kept_checkpoints is not None:
         notes.append(f"checkpoints: {container_checkpoints} is {kept_checkpoints} (kept across runs)")
 
-    _check_toolkit(python)
+    python = _check_toolkit(python)
     work = _prepare_work_dir(work_dir)
     if kept_checkpoints is not None:
         kept_checkpoints.mkdir(parents=True, exist_ok=True)
