@@ -41,9 +41,9 @@ __all__ = ["CREATE_MODEL_SUFFIX", "REPACK_MODEL_SUFFIX", "PyTorchModelStepBuilde
 REPACK_MODEL_SUFFIX = "-RepackModel-0"
 CREATE_MODEL_SUFFIX = "-CreateModel"
 
-#: The reference training script, shipped beside the default ``inference.py`` (it imports ``load_model``
-#: and ``predict`` from it, so the model format has one definition).
-REFERENCE_TRAIN_SCRIPT = SCRIPTS_DIR / "pytorch_training" / "train.py"
+#: The reference model module, shipped beside the default ``inference.py`` (it imports ``load_model``
+#: and ``predict`` from it; ``train.py`` imports it too, so the model format has one definition).
+REFERENCE_MODEL_MODULE = SCRIPTS_DIR / "pytorch_training" / "model.py"
 
 
 class PyTorchModelStepBuilder(StepBuilderBase):
@@ -102,7 +102,7 @@ class PyTorchModelStepBuilder(StepBuilderBase):
 
         extra = repack_helper_files()
         if self.config.uses_shipped_source:
-            extra[REFERENCE_TRAIN_SCRIPT.name] = REFERENCE_TRAIN_SCRIPT.read_bytes()
+            extra[REFERENCE_MODEL_MODULE.name] = REFERENCE_MODEL_MODULE.read_bytes()
         return (
             CodePackage(
                 node=self.step_name,

@@ -1,8 +1,9 @@
 """Run the training step on this machine before deploying: demo data, local run, CLI subcommands.
 
-``run_training_locally(config, data_dir)`` runs the step's script with the hyperparameters, environment
-and metric definitions of the pipeline definition, from the same packed code, and reports the metrics it
-captured and any broken contract. ``write_demo_dataset(out_dir)`` writes a small table to try it on.
+``run_training_locally(config, data_dir)`` starts SageMaker's own training toolkit (the ``[local]``
+extra) on an ``/opt/ml`` tree written from the pipeline definition's hyperparameters, environment and
+packed code, and reports the metrics the definition's regexes capture and any broken contract.
+``write_demo_dataset(out_dir)`` writes a small table to try it on.
 """
 
 from __future__ import annotations

@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from constructs_lib.config.hyperparameters import ModelHyperparameters
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.errors import ConfigError, ConstructsLibError
+from constructs_lib.local.runner import MAX_LOCAL_HOSTS
 
 __all__ = [
     "DEFAULT_FRAMEWORK_VERSION",
@@ -53,11 +54,12 @@ def add_local_subcommands(subparsers: argparse._SubParsersAction[argparse.Argume
     """Register ``local-run`` and ``demo-data`` on ``subparsers`` (from ``parser.add_subparsers()``)."""
     run = subparsers.add_parser(
         "local-run",
-        help="run the PyTorch training step on this machine, as SageMaker would",
+        help="run the PyTorch training step on this machine through SageMaker's training toolkit",
         description=(
             "Pack the source directory as the pipeline ships it, build the training job's arguments "
             "(hyperparameters, environment, metric definitions) exactly as in the pipeline definition, "
-            "run the entry point against a local data directory in an /opt/ml-shaped work directory, "
+            "write the /opt/ml tree SageMaker writes (under a work directory), start SageMaker's own "
+            "training toolkit on it (pip install 'constructs_lib[local]') against a local data directory, "
             "and report the metrics the pipeline's regexes capture. Exit 0: success; 1: the run failed "
             "or broke the contract; 2: bad arguments or config."
         ),
@@ -95,7 +97,31 @@ def add_local_subcommands(subparsers: argparse._SubParsersAction[argparse.Argume
         help="a whole PyTorchTrainingConfig as JSON, instead of the five options above",
     )
     run.add_argument(
-        "--processes", type=int, default=1, help="worker processes (torchrun on CPU when > 1; default: 1)"
+        "--template",
+        default=None,
+        metavar="MODULE:ATTR",
+        help="a PipelineBuilderTemplate (or a function returning one): run one of its training nodes, "
+        "instead of --config or the five options above",
+    )
+    run.add_argument(
+        "--node",
+        default=None,
+        help="the template's node to run (its config must be a PyTorchTrainingConfig; default: the "
+        "template's only training node)",
+    )
+    run.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="training processes per host: N turns on SageMaker's torch_distributed launcher with N "
+        "processes (gloo on CPU) (default: as the job says)",
+    )
+    run.add_argument(
+        "--instance-count",
+        type=int,
+        default=None,
+        help="local hosts to run (default: the job's instance count, at most "
+        f"{MAX_LOCAL_HOSTS}; each host is one toolkit with its own /opt/ml tree)",
     )
     run.add_argument(
         "--work-dir",
@@ -104,11 +130,35 @@ def add_local_subcommands(subparsers: argparse._SubParsersAction[argparse.Argume
         help="new or empty directory for the run (default: a temporary one)",
     )
     run.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        default=None,
+        help="directory kept across runs that stands for the job's checkpoint S3 location (the "
+        "container's /opt/ml/checkpoints links to it; a second run resumes) (default: none)",
+    )
+    run.add_argument(
         "--env",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="extra environment variable of the job (repeatable; added to the config's env)",
+    )
+    run.add_argument(
+        "--skip-requirements",
+        action="store_true",
+        help="do not let the toolkit install requirements.txt (the local Python must already have the "
+        "packages)",
+    )
+    run.add_argument(
+        "--drop-codeartifact",
+        action="store_true",
+        help="remove CA_REPOSITORY_ARN from the job's environment for this run, so requirements.txt is "
+        "installed from this machine's pip index (a local run cannot get a CodeArtifact token)",
+    )
+    run.add_argument(
+        "--python",
+        default=None,
+        help="interpreter that runs the toolkit and the script (default: this one)",
     )
     run.add_argument(
         "--timeout", type=float, default=None, help="seconds before the run is killed (default: none)"
@@ -156,14 +206,74 @@ def _parse_env(items: Sequence[str]) -> dict[str, str]:
     return env
 
 
+def _training_node(args: argparse.Namespace) -> tuple[PyTorchTrainingConfig, str | None]:
+    """The config of ``--node`` of ``--template`` and the template's region."""
+    from constructs_lib.__main__ import load_template
+
+    template = load_template(args.template)
+    config_map: Mapping[str, object] = template.config_map
+    training = [name for name, cfg in config_map.items() if isinstance(cfg, PyTorchTrainingConfig)]
+    node = args.node
+    if node is None:
+        if len(training) != 1:
+            raise ConfigError(
+                f"the template has {len(training)} training nodes"
+                + (f" ({', '.join(training)})" if training else ""),
+                field="--node",
+                hint="name the node to run with --node"
+                if training
+                else "local-run runs a node whose config is a PyTorchTrainingConfig",
+            )
+        node = training[0]
+    if node not in config_map:
+        raise ConfigError(
+            "no such node in the template",
+            field="--node",
+            value=node,
+            hint=f"the template's nodes: {', '.join(config_map)}",
+        )
+    config = config_map[node]
+    if not isinstance(config, PyTorchTrainingConfig):
+        raise ConfigError(
+            f"node {node!r} has a {type(config).__name__}, not a PyTorchTrainingConfig",
+            field="--node",
+            value=node,
+            hint="local-run runs training nodes"
+            + (f": {', '.join(training)}" if training else "; this template has none"),
+        )
+    extra_env = _parse_env(args.env)
+    if extra_env:
+        config = config.model_copy(update={"env": {**config.env, **extra_env}})
+    region = getattr(template, "region", None)
+    return config, region if isinstance(region, str) else None
+
+
 def config_from_args(args: argparse.Namespace) -> PyTorchTrainingConfig:
     """The :class:`PyTorchTrainingConfig` that ``local-run``'s options describe."""
+    return _config_and_region(args)[0]
+
+
+def _config_and_region(args: argparse.Namespace) -> tuple[PyTorchTrainingConfig, str | None]:
     from constructs_lib.local.demo_data import demo_hyperparameters
     from constructs_lib.local.runner import reference_source_dir
 
+    given = [name for name in _CONFIG_EXCLUSIVE if getattr(args, name, None) is not None]
+    if getattr(args, "template", None) is not None:
+        if given or args.config is not None:
+            flags = ", ".join(
+                "--" + name.replace("_", "-") for name in [*given, *(["config"] if args.config else [])]
+            )
+            raise ConfigError(
+                f"cannot be combined with {flags}",
+                field="--template",
+                value=args.template,
+                hint="the template's node carries the whole config",
+            )
+        return _training_node(args)
+    if getattr(args, "node", None) is not None:
+        raise ConfigError("needs --template", field="--node", value=args.node)
     extra_env = _parse_env(args.env)
     if args.config is not None:
-        given = [name for name in _CONFIG_EXCLUSIVE if getattr(args, name) is not None]
         if given:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
             raise ConfigError(
@@ -177,21 +287,24 @@ def config_from_args(args: argparse.Namespace) -> PyTorchTrainingConfig:
             env = dict(data.get("env") or {})
             env.update(extra_env)
             data["env"] = env
-        return PyTorchTrainingConfig.model_validate(data)
+        return PyTorchTrainingConfig.model_validate(data), None
     if args.hyperparameters is not None:
         hyperparameters = ModelHyperparameters.model_validate(
             _read_json_object(args.hyperparameters, "--hyperparameters")
         )
     else:
         hyperparameters = demo_hyperparameters()
-    return PyTorchTrainingConfig(
-        training_instance_type=args.instance_type or DEFAULT_INSTANCE_TYPE,
-        training_entry_point=args.entry_point or "train.py",
-        source_dir=str(args.source_dir or reference_source_dir()),
-        framework_version=args.framework_version or DEFAULT_FRAMEWORK_VERSION,
-        py_version=args.py_version or DEFAULT_PY_VERSION,
-        hyperparameters=hyperparameters,
-        env=extra_env,
+    return (
+        PyTorchTrainingConfig(
+            training_instance_type=args.instance_type or DEFAULT_INSTANCE_TYPE,
+            training_entry_point=args.entry_point or "train.py",
+            source_dir=str(args.source_dir or reference_source_dir()),
+            framework_version=args.framework_version or DEFAULT_FRAMEWORK_VERSION,
+            py_version=args.py_version or DEFAULT_PY_VERSION,
+            hyperparameters=hyperparameters,
+            env=extra_env,
+        ),
+        None,
     )
 
 
@@ -200,14 +313,20 @@ def cmd_local_run(args: argparse.Namespace) -> int:
     from constructs_lib.local.runner import run_training_locally
 
     try:
-        config = config_from_args(args)
+        config, region = _config_and_region(args)
         result = run_training_locally(
             config,
             args.data_dir,
             work_dir=args.work_dir,
             processes=args.processes,
+            python=args.python or sys.executable,
             timeout=args.timeout,
             stream=print,
+            region=region,
+            skip_requirements=args.skip_requirements,
+            drop_codeartifact=args.drop_codeartifact,
+            checkpoint_dir=args.checkpoint_dir,
+            instance_count=args.instance_count,
         )
     except ConstructsLibError as exc:
         print(exc.one_line(), file=sys.stderr)

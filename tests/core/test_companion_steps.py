@@ -481,7 +481,7 @@ def test_model_step_name_must_leave_room_for_the_sdk_suffixes() -> None:
         PyTorchModelStepBuilder(config, region="us-east-1", step_name="m" * 51)
 
 
-def test_model_code_package_carries_the_repack_helpers_and_train_py() -> None:
+def test_model_code_package_carries_the_repack_helpers_and_model_py() -> None:
     from sagemaker.workflow import _utils as sdk
 
     builder = PyTorchModelStepBuilder(
@@ -490,9 +490,9 @@ def test_model_code_package_carries_the_repack_helpers_and_train_py() -> None:
     (package,) = builder.code_packages()
     assert package.placeholder_uri == "s3://constructs-lib-placeholder-code/model/sourcedir.tar.gz"
     assert Path(package.source_dir) == SCRIPTS / "pytorch_inference"
-    assert sorted(package.extra_files) == ["_repack_model.py", "_repack_script_launcher.sh", "train.py"]
+    assert sorted(package.extra_files) == ["_repack_model.py", "_repack_script_launcher.sh", "model.py"]
     assert package.extra_files["_repack_script_launcher.sh"] == sdk.LAUNCH_REPACK_SCRIPT_CMD.encode()
-    assert package.extra_files["train.py"] == (SCRIPTS / "pytorch_training" / "train.py").read_bytes()
+    assert package.extra_files["model.py"] == (SCRIPTS / "pytorch_training" / "model.py").read_bytes()
     assert pack_source_dir(
         package.source_dir, entry_point=package.entry_point, extra_files=package.extra_files
     )
@@ -715,23 +715,20 @@ def test_inference_handler_serves_the_trained_model(chain: Path, tmp_path: Path)
 
     model = inference.model_fn(str(model_dir))
     body = (chain / "test" / "part-0.csv").read_bytes()
-    result = inference.predict_fn(inference.input_fn(body, "text/csv"), model)
+    probabilities = inference.predict_fn(inference.input_fn(body, "text/csv"), model)
     expected = read_rows(output_dir / "test_predictions.csv")
-    # ids as sent (text); train.py wrote them as parsed numbers
-    assert [int(i) for i in result["ids"]] == [int(r[0]) for r in expected[1:]]
-    assert result["probabilities"] == pytest.approx([float(r[2]) for r in expected[1:]], abs=1e-6)
-    assert set(result["predictions"]) <= {0, 1}
+    assert probabilities == pytest.approx([float(r[2]) for r in expected[1:]], abs=1e-6)
 
-    as_json = json.loads(inference.output_fn(result, "application/json"))
-    assert as_json["probabilities"] == result["probabilities"]
-    lines = inference.output_fn(result, "text/csv").splitlines()
-    assert len(lines) == len(result["probabilities"]) and lines[0].count(",") == 1
+    as_json = json.loads(inference.output_fn(probabilities, "application/json"))
+    assert as_json == {"probabilities": probabilities}
+    lines = inference.output_fn(probabilities, "text/csv").splitlines()
+    assert [float(line) for line in lines] == probabilities
 
     records = [{"feature1": 1.5, "feature2": 3, "feature3": "b", "customer_id": "x"}]
     one = inference.predict_fn(
         inference.input_fn(json.dumps({"instances": records}), "application/json"), model
     )
-    assert len(one["probabilities"]) == 1 and 0.0 <= one["probabilities"][0] <= 1.0
+    assert len(one) == 1 and 0.0 <= one[0] <= 1.0
     with pytest.raises(ValueError, match="unsupported content type"):
         inference.input_fn(b"x", "application/x-npy")
     with pytest.raises(ValueError, match="lacks feature columns"):

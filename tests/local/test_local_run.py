@@ -1,10 +1,12 @@
-"""``run_training_locally`` and the ``local-run`` / ``demo-data`` CLI: the real reference script on real
-CPU PyTorch, with the hyperparameters and metric regexes of the pipeline definition."""
+"""``run_training_locally``: the reference script on real CPU PyTorch, started by SageMaker's real training
+toolkit (the latest pair and the container-era 4.8.4 / 2.8.1 pair), with the hyperparameters, environment,
+code tarball and metric regexes of the pipeline definition.
+
+Every toolkit run costs seconds (toolkit, pip and torch start-up): each run is a module-scoped fixture that
+several tests read."""
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import io
 import json
 import os
@@ -12,103 +14,113 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from localrun_support import (
+    DEMO_EPOCHS,
+    RUN_TIMEOUT,
+    demo_hp,
+    launcher_code_dir,
+    script_dir,
+    training_config,
+)
 
 from constructs_lib.builders.training_pytorch import PyTorchTrainingStepBuilder
-from constructs_lib.config.hyperparameters import HYPERPARAMETERS_FILE, ModelHyperparameters
+from constructs_lib.config.hyperparameters import HYPERPARAMETERS_FILE
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.errors import ConfigError
-from constructs_lib.local import cli
-from constructs_lib.local.demo_data import demo_hyperparameters, write_demo_dataset
 from constructs_lib.local.runner import (
+    LOCAL_EXTRA,
+    MAX_LOCAL_HOSTS,
     LocalRunError,
     LocalRunResult,
     reference_source_dir,
     run_training_locally,
-    to_cmd_args,
 )
 from constructs_lib.metrics import METRIC_NAMES
 from constructs_lib.packaging import pack_source_dir, safe_extract
 
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-RUN_TIMEOUT = 180.0
-
-
-def _config(
-    source_dir: Path | None = None,
-    hyperparameters: ModelHyperparameters | None = None,
-    **kwargs: Any,
-) -> PyTorchTrainingConfig:
-    return PyTorchTrainingConfig(
-        training_instance_type="ml.m5.xlarge",
-        source_dir=str(source_dir or reference_source_dir()),
-        framework_version="2.3.0",
-        py_version="py311",
-        hyperparameters=hyperparameters,
-        **kwargs,
-    )
+CA_ARN = "arn:aws:codeartifact:us-east-1:123456789012:repository/my-domain/my-repo"
 
 
-def _script_dir(tmp_path: Path, body: str) -> Path:
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "train.py").write_text(body)
-    return source
+def _toolkit_cmd_args(hyperparameters: dict[str, Any]) -> list[str]:
+    """The script's argv as the installed toolkit builds it (its own function, not a copy)."""
+    from sagemaker_training import mapping
+
+    args: list[str] = mapping.to_cmd_args(hyperparameters)
+    return args
 
 
-def _load_train_py(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("constructs_lib_reference_train_reload", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def _user_hyperparameters(arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: json.loads(v) for k, v in arguments["HyperParameters"].items() if not k.startswith("sagemaker_")
+    }
 
 
-# ----------------------------------------------------------------------------- the demo run, once
-@pytest.fixture(scope="session")
-def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_demo_dataset(tmp_path_factory.mktemp("demo") / "data")
+def _logged_env(result: LocalRunResult) -> dict[str, str]:
+    """The ``KEY=value`` lines of the toolkit's "Environment variables:" report in the log."""
+    env: dict[str, str] = {}
+    for line in result.log:
+        key, sep, value = line.partition("=")
+        if sep and key.isupper() and (key.startswith("SM_") or key == "PYTHONPATH"):
+            env.setdefault(key, value)
+    return env
 
 
-@pytest.fixture(scope="session")
+def _epoch_lines(result: LocalRunResult) -> list[str]:
+    return [line for line in result.log if line.startswith("Epoch ")]
+
+
+def _model_files(model_tar: Path) -> list[str]:
+    with tarfile.open(fileobj=io.BytesIO(model_tar.read_bytes()), mode="r:gz") as tar:
+        return sorted(tar.getnames())
+
+
+# ============================================================================ the latest toolkit, 1 process
+@pytest.fixture(scope="module")
 def demo_config() -> PyTorchTrainingConfig:
-    return _config(hyperparameters=demo_hyperparameters(), env={"DEMO_FLAG": "on"})
+    return training_config(env={"DEMO_FLAG": "on"})
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def job_arguments(demo_config: PyTorchTrainingConfig) -> dict[str, Any]:
     """The training step's Arguments exactly as the pipeline definition holds them."""
     return PyTorchTrainingStepBuilder(demo_config, region="us-east-1").training_job_arguments()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def demo_run(
-    demo_config: PyTorchTrainingConfig, demo_data: Path, tmp_path_factory: pytest.TempPathFactory
+    demo_config: PyTorchTrainingConfig,
+    demo_data: Path,
+    latest_python: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[LocalRunResult, list[str]]:
-    """The full demo training, once per session, with the network guard in the script's process."""
+    """The reference training under the latest toolkit, once, with the network guard in every process
+    it starts (toolkit, pip, script)."""
     from support import netguard
 
     streamed: list[str] = []
     root = tmp_path_factory.mktemp("run")
     guard_log = root / "netguard.log"
+    opt_ml_before = sorted(os.listdir("/opt/ml")) if os.path.isdir("/opt/ml") else None
     with pytest.MonkeyPatch.context() as mp:
         for key, value in netguard.guarded_env().items():
             mp.setenv(key, value)
         mp.setenv("CONSTRUCTS_LIB_NETGUARD_LOG", str(guard_log))
+        mp.setenv("SM_LEAKED_FROM_THE_SHELL", "leak")  # never reaches the job
         result = run_training_locally(
             demo_config,
             demo_data,
             work_dir=root / "work",
             stream=streamed.append,
             timeout=RUN_TIMEOUT,
+            python=latest_python,
         )
     assert not guard_log.exists(), guard_log.read_text()
+    assert (sorted(os.listdir("/opt/ml")) if os.path.isdir("/opt/ml") else None) == opt_ml_before
     return result, streamed
 
 
@@ -119,6 +131,11 @@ def test_demo_run_succeeds(demo_run: tuple[LocalRunResult, list[str]]) -> None:
     assert result.describe_failure() is None
     result.raise_for_failure()
     assert streamed == result.log
+    assert result.notes == [] and result.hosts == ["127.0.0.1"]
+    # the toolkit itself reported success
+    assert (result.work_dir / "output" / "success").is_file()
+    assert not (result.work_dir / "output" / "failure").exists()
+    assert result.command == [sys.executable, "-m", "sagemaker_training.cli.train"]
 
 
 def test_metrics_are_captured_by_the_pipeline_regexes(
@@ -128,9 +145,8 @@ def test_metrics_are_captured_by_the_pipeline_regexes(
     definitions = job_arguments["AlgorithmSpecification"]["MetricDefinitions"]
     assert [d["Name"] for d in definitions] == list(METRIC_NAMES)
     assert list(result.metrics) == list(METRIC_NAMES)
-    epochs = demo_hyperparameters().epochs
     assert {name: len(values) for name, values in result.metrics.items()} == dict.fromkeys(
-        METRIC_NAMES, epochs
+        METRIC_NAMES, DEMO_EPOCHS
     )
     final = result.final_metrics()
     assert final["Validation F1 Score"] > 0.8
@@ -147,8 +163,12 @@ def test_opt_ml_tree_holds_the_pipeline_values(
     result, _ = demo_run
     work = result.work_dir
     config_dir = work / "input" / "config"
-    # hyperparameters.json: the definition's HyperParameters, JSON-encoded strings, byte for byte
-    assert json.loads((config_dir / "hyperparameters.json").read_text()) == job_arguments["HyperParameters"]
+    # hyperparameters.json: the definition's HyperParameters, except where the code is (a local tarball)
+    expected = {
+        **job_arguments["HyperParameters"],
+        "sagemaker_submit_directory": json.dumps(str(work / "sourcedir.tar.gz")),
+    }
+    assert json.loads((config_dir / "hyperparameters.json").read_text()) == expected
     assert json.loads((config_dir / "inputdataconfig.json").read_text()) == {
         "data": {
             "TrainingInputMode": "File",
@@ -157,99 +177,388 @@ def test_opt_ml_tree_holds_the_pipeline_values(
         }
     }
     resource = json.loads((config_dir / "resourceconfig.json").read_text())
-    assert (resource["current_host"], resource["hosts"], resource["network_interface_name"]) == (
-        "algo-1",
-        ["algo-1"],
-        "eth0",
+    assert (resource["current_host"], resource["hosts"], resource["current_instance_type"]) == (
+        "127.0.0.1",
+        ["127.0.0.1"],
+        "ml.m5.xlarge",
     )
     assert (work / "input" / "data" / "data").resolve() == demo_data.resolve()
-    # the code: the exact tarball the CDK asset ships (builder's extra files included)
+    # the code: the exact tarball the CDK asset ships (builder's extra files included), unpacked by the toolkit
     package = PyTorchTrainingStepBuilder(demo_config, region="us-east-1").code_packages()[0]
-    expected = pack_source_dir(
+    tarball = pack_source_dir(
         package.source_dir, entry_point=package.entry_point, extra_files=package.extra_files
     )
-    assert (work / "sourcedir.tar.gz").read_bytes() == expected
-    assert (work / "code" / HYPERPARAMETERS_FILE).read_bytes() == package.extra_files[HYPERPARAMETERS_FILE]
+    assert (work / "sourcedir.tar.gz").read_bytes() == tarball
+    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
+        packed = sorted(m.name for m in tar.getmembers() if m.isfile())
+    assert packed == sorted([HYPERPARAMETERS_FILE, "README.md", "model.py", "requirements.txt", "train.py"])
+    assert sorted(p.name for p in (work / "code").iterdir() if p.is_file()) == packed
     assert (work / "code" / "train.py").read_bytes() == (reference_source_dir() / "train.py").read_bytes()
-    # the command line as the toolkit builds it
-    decoded = {
-        k: json.loads(v)
-        for k, v in job_arguments["HyperParameters"].items()
-        if not k.startswith("sagemaker_")
-    }
-    assert result.command[1:] == ["train.py", *to_cmd_args(decoded)]
-    assert result.command[1:4] == ["train.py", "--batch_size", "64"]
     assert (result.output_data_dir / "metrics.json").is_file()
 
 
+def test_the_toolkit_built_the_command_line_and_environment(
+    demo_run: tuple[LocalRunResult, list[str]], job_arguments: dict[str, Any]
+) -> None:
+    result, _ = demo_run
+    work = result.work_dir
+    user = _user_hyperparameters(job_arguments)
+    # 5.1.3+: the interpreter, '--', the script, then the toolkit's own to_cmd_args (no shell)
+    assert result.script_command == " ".join([sys.executable, "--", "train.py", *_toolkit_cmd_args(user)])
+    env = _logged_env(result)
+    assert json.loads(env["SM_HPS"]) == user
+    assert env["SM_CHANNEL_DATA"] == str(work / "input" / "data" / "data")
+    assert env["SM_MODEL_DIR"] == str(work / "model")
+    assert env["SM_OUTPUT_DATA_DIR"] == str(work / "output" / "data")
+    assert env["SM_OUTPUT_INTERMEDIATE_DIR"] == str(work / "output" / "intermediate")
+    assert env["SM_CURRENT_INSTANCE_GROUP"] == "homogeneousCluster"
+    assert env["SM_USER_ENTRY_POINT"] == "train.py"
+    assert "SM_LEAKED_FROM_THE_SHELL" not in env
+    # the toolkit installed requirements.txt (already satisfied here, so without any network access)
+    assert any("Requirement already satisfied: pyarrow" in line for line in result.log)
+    hyperparameters_line = next(line for line in result.log if line.startswith("Hyperparameters: "))
+    assert json.loads(hyperparameters_line.split(": ", 1)[1]) == demo_hp().to_values()
+
+
 def test_model_tar_reloads_and_predicts(
-    demo_run: tuple[LocalRunResult, list[str]], demo_data: Path, tmp_path: Path
+    demo_run: tuple[LocalRunResult, list[str]], demo_data: Path, tmp_path: Path, isolated_model_module: None
 ) -> None:
     pd = pytest.importorskip("pandas")
     result, _ = demo_run
     assert result.model_tar is not None and result.model_tar.name == "model.tar.gz"
-    data = result.model_tar.read_bytes()
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        assert sorted(tar.getnames()) == ["model.pt", "model_meta.json"]
+    assert _model_files(result.model_tar) == ["model.pt", "model_meta.json"]
+    with tarfile.open(result.model_tar, mode="r:gz") as tar:
         safe_extract(tar, tmp_path / "model")
-    train = _load_train_py(reference_source_dir() / "train.py")
-    model, meta = train.load_model(tmp_path / "model")
+    sys.path.insert(0, str(reference_source_dir()))
+    import model  # the reference model module
+
+    net, meta = model.load_model(tmp_path / "model")
     assert meta["vocabularies"]["feature3"] == ["A", "B", "C", "D", "E"]
     test = pd.read_csv(demo_data / "test" / "part-00000.csv")
-    probabilities = train.predict(model, meta, test)
+    probabilities = model.predict(net, meta, test)
     assert probabilities.shape == (len(test),)
-    assert train.roc_auc(test["target"].to_numpy(), probabilities) > 0.8
+    predictions = pd.read_csv(result.output_data_dir / "test_predictions.csv")
+    assert probabilities == pytest.approx(predictions["probability"].to_numpy(), abs=1e-6)
 
 
-# ----------------------------------------------------------------------------- distributed
-def test_two_process_gloo_run(demo_data: Path, tmp_path: Path) -> None:
-    hp = demo_hyperparameters().model_copy(update={"epochs": 2})
-    result = run_training_locally(
-        _config(hyperparameters=hp),
+# ============================================================================ the container-era toolkit
+@pytest.fixture(scope="module")
+def container_era_run(
+    demo_config: PyTorchTrainingConfig,
+    demo_data: Path,
+    container_era_python: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> LocalRunResult:
+    return run_training_locally(
+        demo_config,
         demo_data,
-        processes=2,
+        work_dir=tmp_path_factory.mktemp("era") / "work",
         stream=None,
         timeout=RUN_TIMEOUT,
-        work_dir=tmp_path / "w",
+        python=container_era_python,
     )
-    assert result.succeeded, "\n".join(result.log_tail)
-    assert result.command[1:7] == [
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nnodes",
-        "1",
-        "--nproc_per_node",
-    ]
-    assert {name: len(v) for name, v in result.metrics.items()} == dict.fromkeys(METRIC_NAMES, 2)
-    assert result.final_metrics()["Validation AUC ROC"] > 0.8
-    assert "world_size=2" in "\n".join(result.log)
+
+
+def test_reference_script_passes_the_shell_of_toolkit_4_8(
+    container_era_run: LocalRunResult,
+    demo_run: tuple[LocalRunResult, list[str]],
+    job_arguments: dict[str, Any],
+    container_era_python: str,
+) -> None:
+    # GIVEN sagemaker-training 4.8.4, which joins the command into one string for /bin/sh
+    result = container_era_run
+    user = _user_hyperparameters(job_arguments)
+    assert result.script_command == " ".join([container_era_python, "train.py", *_toolkit_cmd_args(user)])
+    assert "--full_field_list ['customer_id', 'target', 'feature1', 'feature2', 'feature3']" in (
+        result.script_command or ""
+    )
+    # THEN train.py (which saw "[customer_id," "target," ... as separate words) trains like under 5.1.x
+    assert result.succeeded, result.describe_failure() or "\n".join(result.log_tail)
+    hyperparameters_line = next(line for line in result.log if line.startswith("Hyperparameters: "))
+    assert json.loads(hyperparameters_line.split(": ", 1)[1]) == demo_hp().to_values()
+    assert not any("Ignoring command-line tokens" in line for line in result.log)
+    assert result.metrics == demo_run[0].metrics  # same data, seed and code: the same training
+
+
+# ============================================================================ the launcher, 2 processes
+def _launcher_config(source: Path, epochs: int) -> PyTorchTrainingConfig:
+    return training_config(
+        source,
+        training_entry_point="constructs_lib_launcher.py",
+        hyperparameters=demo_hp(epochs=epochs),
+        env={"CONSTRUCTS_LIB_ENTRY_POINT": "train.py", "CONSTRUCTS_LIB_INFERENCE_CODE": "inference"},
+    )
+
+
+#: Epochs of the launcher runs: the latest toolkit trains the first two, the container-era one resumes
+#: from their checkpoints (written by 2 DDP ranks) and trains the third.
+LAUNCHER_EPOCHS = {"latest": 2, "container-era": 3}
+
+
+@pytest.fixture(scope="module")
+def launcher_runs(
+    demo_data: Path, latest_python: str, container_era_python: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[str, LocalRunResult]]:
+    """The launcher as SageMaker's entry point under each toolkit's torch_distributed (torchrun, 2 CPU
+    processes): every rank runs the launcher, which runs train.py and copies the inference code. Both
+    runs share one checkpoint location, so the second resumes a DDP run."""
+    root = tmp_path_factory.mktemp("launcher")
+    source = launcher_code_dir(root / "src")
+    runs: dict[str, tuple[str, LocalRunResult]] = {}
+    for name, python in (("latest", latest_python), ("container-era", container_era_python)):
+        runs[name] = (
+            python,
+            run_training_locally(
+                _launcher_config(source, LAUNCHER_EPOCHS[name]),
+                demo_data,
+                work_dir=root / name,
+                processes=2,
+                checkpoint_dir=root / "checkpoint-s3",
+                stream=None,
+                timeout=RUN_TIMEOUT,
+                python=python,
+            ),
+        )
+    return runs
+
+
+@pytest.fixture(params=sorted(LAUNCHER_EPOCHS))
+def launcher_run(
+    request: pytest.FixtureRequest, launcher_runs: dict[str, tuple[str, LocalRunResult]]
+) -> tuple[str, str, LocalRunResult]:
+    name: str = request.param
+    return (name, *launcher_runs[name])
+
+
+def test_launcher_under_torch_distributed(launcher_run: tuple[str, str, LocalRunResult]) -> None:
+    name, python, result = launcher_run
+    epochs = LAUNCHER_EPOCHS[name]
+    assert result.succeeded, result.describe_failure() or "\n".join(result.log_tail)
+    assert result.notes[0] == (
+        "processes=2: sagemaker_torch_distributed_enabled=true and "
+        "sagemaker_mpi_num_of_processes_per_host=2 added to the hyperparameters"
+    )
+    # the toolkit started torchrun with 2 processes on one node, each running the launcher ...
+    assert (result.script_command or "").startswith(
+        "torchrun --nnodes 1 --nproc_per_node 2 constructs_lib_launcher.py --batch_size 64"
+    )
+    # ... which ran train.py with arguments built from SM_HPS, not from its own (maybe shell-split) argv
+    expected = [python, "train.py", *_toolkit_cmd_args(demo_hp(epochs=epochs).to_values())]
+    runs = [line for line in result.log if line.startswith("constructs_lib_launcher: running ")]
+    assert [json.loads(line.split("running ", 1)[1]) for line in runs] == [expected, expected]
+    assert any("world_size=2" in line for line in result.log)
     assert json.loads((result.output_data_dir / "metrics.json").read_text())["world_size"] == 2
+    # the inference code was copied once (local rank 0) into the model, so model.tar.gz carries it
+    assert sum("copied the inference code (inference.py, model.py)" in line for line in result.log) == 1
     assert result.model_tar is not None
+    assert _model_files(result.model_tar) == [
+        "code/inference.py",
+        "code/model.py",
+        "model.pt",
+        "model_meta.json",
+    ]
 
 
-# ----------------------------------------------------------------------------- failures before the run
-def test_missing_val_split(demo_config: PyTorchTrainingConfig, tmp_path: Path) -> None:
+def test_distributed_run_resumes_from_the_checkpoints_of_both_ranks(
+    launcher_runs: dict[str, tuple[str, LocalRunResult]],
+) -> None:
+    (_, first), (_, second) = launcher_runs["latest"], launcher_runs["container-era"]
+    assert _epoch_lines(first) == ["Epoch 1/2", "Epoch 2/2"]
+    assert {name: len(v) for name, v in first.metrics.items()} == dict.fromkeys(METRIC_NAMES, 2)
+    resumed = [line for line in second.log if line.startswith("Resuming from checkpoint")]
+    # the same world size: every rank got its own random state back (no "written by N processes")
+    assert resumed == [
+        f"Resuming from checkpoint {second.work_dir / 'checkpoints' / 'checkpoint-epoch-000002.pt'} (epoch 2 of 3)"
+    ]
+    assert _epoch_lines(second) == ["Epoch 3/3"]
+    assert {name: len(v) for name, v in second.metrics.items()} == dict.fromkeys(METRIC_NAMES, 1)
+
+
+def test_inference_handler_serves_the_packed_model(
+    launcher_run: tuple[str, str, LocalRunResult],
+    demo_data: Path,
+    tmp_path: Path,
+    isolated_model_module: None,
+) -> None:
+    """model.tar.gz as the PyTorch serving container sees it: code/inference.py imports code/model.py."""
+    import importlib.util
+
+    _name, _python, result = launcher_run
+    assert result.model_tar is not None
+    with tarfile.open(result.model_tar, mode="r:gz") as tar:
+        safe_extract(tar, tmp_path / "model")
+    spec = importlib.util.spec_from_file_location(
+        "served_inference", tmp_path / "model" / "code" / "inference.py"
+    )
+    assert spec is not None and spec.loader is not None
+    inference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(inference)
+    assert Path(sys.modules["model"].__file__ or "").parent == tmp_path / "model" / "code"
+
+    model = inference.model_fn(str(tmp_path / "model"))
+    body = (demo_data / "test" / "part-00000.csv").read_bytes()
+    probabilities = inference.predict_fn(inference.input_fn(body, "text/csv"), model)
+    served = json.loads(inference.output_fn(probabilities, "application/json"))
+    import pandas as pd
+
+    expected = pd.read_csv(result.output_data_dir / "test_predictions.csv")["probability"].tolist()
+    assert served["probabilities"] == pytest.approx(expected, abs=1e-6)
+
+
+# ============================================================================ checkpoints
+INTERRUPTING_WRAPPER = '''\
+"""Test harness: train.py, with the machine vanishing (SIGKILL to the whole job) right after the
+checkpoint of epoch 2 is on disk, as a spot interruption would."""
+import os
+import signal
+
+import train
+
+_save = train.save_checkpoint
+
+
+def save_then_vanish(directory, epoch, *args, **kwargs):
+    path = _save(directory, epoch, *args, **kwargs)
+    if epoch == 2:
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    return path
+
+
+train.save_checkpoint = save_then_vanish
+train._exit(train.main())
+'''
+
+
+@pytest.fixture(scope="module")
+def interrupted_then_resumed(
+    demo_data: Path, latest_python: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[LocalRunResult, list[str], LocalRunResult, Path]:
+    """A run killed after epoch 2, the checkpoint files it left, and a second run on the same location."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    source = launcher_code_dir(root / "src")
+    (source / "interrupted_train.py").write_text(INTERRUPTING_WRAPPER, encoding="utf-8")
+    checkpoints = root / "checkpoint-s3"
+    first = run_training_locally(
+        training_config(source, training_entry_point="interrupted_train.py"),
+        demo_data,
+        work_dir=root / "first",
+        checkpoint_dir=checkpoints,
+        stream=None,
+        timeout=RUN_TIMEOUT,
+        python=latest_python,
+    )
+    left = sorted(p.name for p in checkpoints.iterdir())
+    second = run_training_locally(
+        training_config(source),
+        demo_data,
+        work_dir=root / "second",
+        checkpoint_dir=checkpoints,
+        stream=None,
+        timeout=RUN_TIMEOUT,
+        python=latest_python,
+    )
+    return first, left, second, checkpoints
+
+
+def test_interrupted_run_resumes_from_its_last_checkpoint(
+    interrupted_then_resumed: tuple[LocalRunResult, list[str], LocalRunResult, Path],
+    demo_run: tuple[LocalRunResult, list[str]],
+) -> None:
+    first, left, second, checkpoints = interrupted_then_resumed
+    # GIVEN a run killed after its second epoch (the checkpoint of epoch 2 written, nothing after)
+    assert first.exit_code == -9 and not first.succeeded and first.model_tar is None
+    assert first.describe_failure() == "the training job was killed by signal 9 (SIGKILL) before it finished"
+    assert "Epoch 1/4" in _epoch_lines(first) and "Epoch 3/4" not in _epoch_lines(first)
+    assert (first.work_dir / "checkpoints").resolve() == checkpoints.resolve()
+    assert left == ["checkpoint-epoch-000001.pt", "checkpoint-epoch-000002.pt"]  # atomic: no temporary file
+    # WHEN the job runs again with the same checkpoint location
+    # THEN it starts at epoch 3 and ends after epoch 4, as the uninterrupted run did, with the same numbers
+    assert second.succeeded, second.describe_failure() or "\n".join(second.log_tail)
+    assert any(
+        f"Resuming from checkpoint {second.work_dir / 'checkpoints' / 'checkpoint-epoch-000002.pt'} (epoch 2 of 4)"
+        in line
+        for line in second.log
+    )
+    assert _epoch_lines(second) == ["Epoch 3/4", "Epoch 4/4"]
+    uninterrupted = demo_run[0].metrics
+    assert second.metrics == {name: values[2:] for name, values in uninterrupted.items()}
+    metrics = json.loads((second.output_data_dir / "metrics.json").read_text())
+    assert (metrics["first_epoch"], metrics["epochs"]) == (3, 4)
+    assert sorted(p.name for p in checkpoints.iterdir()) == [
+        "checkpoint-epoch-000003.pt",
+        "checkpoint-epoch-000004.pt",
+    ]
+
+
+# ============================================================================ several hosts
+@pytest.fixture(scope="module")
+def two_host_run(
+    demo_data: Path, latest_python: str, tmp_path_factory: pytest.TempPathFactory
+) -> LocalRunResult:
+    root = tmp_path_factory.mktemp("hosts")
+    return run_training_locally(
+        training_config(training_instance_count=2, hyperparameters=demo_hp(epochs=2)),
+        demo_data,
+        work_dir=root / "work",
+        skip_requirements=True,
+        stream=None,
+        timeout=RUN_TIMEOUT,
+        python=latest_python,
+    )
+
+
+def test_two_instances_run_two_local_hosts(two_host_run: LocalRunResult) -> None:
+    result = two_host_run
+    assert result.succeeded, result.describe_failure() or "\n".join(result.log_tail)
+    assert result.hosts == ["127.0.0.1", "127.0.0.2"]
+    work = result.work_dir
+    for k, host in ((1, "127.0.0.1"), (2, "127.0.0.2")):
+        resource = json.loads((work / f"algo-{k}" / "input" / "config" / "resourceconfig.json").read_text())
+        assert (resource["current_host"], resource["hosts"]) == (host, result.hosts)
+        # requirements.txt skipped on request: not in the code the toolkit unpacked
+        assert not (work / f"algo-{k}" / "code" / "requirements.txt").exists()
+        assert (work / f"algo-{k}" / "code" / "train.py").is_file()
+    assert result.notes[0].startswith("requirements.txt not installed (skip_requirements=True)")
+    assert result.notes[1].startswith("2 hosts 127.0.0.1, 127.0.0.2")
+    # one gloo group over both hosts (MASTER_ADDR from the toolkit); rank 0 on the first host reports and saves
+    assert any(line.startswith("[algo-1] Rows:") and "world_size=2" in line for line in result.log)
+    assert not any(line.startswith("[algo-2] Epoch") for line in result.log)
+    assert {name: len(v) for name, v in result.metrics.items()} == dict.fromkeys(METRIC_NAMES, 2)
+    assert result.model_dir == work / "algo-1" / "model" and result.model_tar is not None
+    assert not any((work / "algo-2" / "model").iterdir())
+
+
+def test_too_many_instances_is_refused(demo_data: Path) -> None:
+    config = training_config(training_instance_count=MAX_LOCAL_HOSTS + 1)
+    with pytest.raises(ConfigError, match=r"--instance-count 1") as info:
+        run_training_locally(config, demo_data, stream=None)
+    assert info.value.field == "training_instance_count"
+    with pytest.raises(ConfigError) as info:
+        run_training_locally(config, demo_data, instance_count=0, stream=None)
+    assert info.value.field == "instance_count"
+
+
+# ============================================================================ failures before the run
+def test_missing_val_split(tmp_path: Path) -> None:
+    from constructs_lib.local.demo_data import write_demo_dataset
+
     data = write_demo_dataset(tmp_path / "data", rows=40)
     for path in (data / "val").iterdir():
         path.unlink()
     (data / "val").rmdir()
     with pytest.raises(ConfigError, match=r"has no val/ sub-directory") as info:
-        run_training_locally(demo_config, data, stream=None)
+        run_training_locally(training_config(), data, stream=None)
     assert info.value.field == "data_dir"
     with pytest.raises(ConfigError, match="does not exist"):
-        run_training_locally(demo_config, tmp_path / "nowhere", stream=None)
-
-
-def test_split_without_files(demo_config: PyTorchTrainingConfig, tmp_path: Path) -> None:
-    data = write_demo_dataset(tmp_path / "data", rows=40)
-    (data / "test" / "part-00000.csv").rename(data / "test" / "part-00000.txt")
-    with pytest.raises(ConfigError, match=r"test/ holds no .csv or .parquet file"):
-        run_training_locally(demo_config, data, stream=None)
+        run_training_locally(training_config(), tmp_path / "nowhere", stream=None)
+    (data / "val").mkdir()
+    (data / "val" / "part-00000.txt").write_text("x")
+    with pytest.raises(ConfigError, match=r"val/ holds no .csv or .parquet file"):
+        run_training_locally(training_config(), data, stream=None)
 
 
 def test_entry_point_missing(demo_data: Path, tmp_path: Path) -> None:
-    config = _config(hyperparameters=demo_hyperparameters(), training_entry_point="main.py")
+    config = training_config(training_entry_point="main.py")
     with pytest.raises(ConfigError, match=r"entry point 'main\.py' not found") as info:
         run_training_locally(config, demo_data, stream=None, work_dir=tmp_path / "w")
     assert info.value.field == "source_dir"
@@ -257,279 +566,178 @@ def test_entry_point_missing(demo_data: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "w").exists()  # nothing was set up
 
 
-def test_bad_arguments_and_work_dir(
-    demo_config: PyTorchTrainingConfig, demo_data: Path, tmp_path: Path
-) -> None:
-    with pytest.raises(ConfigError) as info:
-        run_training_locally(demo_config, demo_data, processes=0)
-    assert info.value.field == "processes"
-    with pytest.raises(ConfigError) as info:
-        run_training_locally(demo_config, demo_data, timeout=0)
-    assert info.value.field == "timeout"
+def test_bad_arguments_and_work_dir(demo_data: Path, tmp_path: Path) -> None:
+    for kwargs, name in (
+        ({"processes": 0}, "processes"),
+        ({"timeout": 0}, "timeout"),
+        ({"instance_count": True}, "instance_count"),
+    ):
+        with pytest.raises(ConfigError) as info:
+            run_training_locally(training_config(), demo_data, **kwargs)  # type: ignore[arg-type]
+        assert info.value.field == name
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "x").write_text("")
-    with pytest.raises(ConfigError, match="new or empty") as info:
-        run_training_locally(demo_config, demo_data, work_dir=tmp_path / "used", stream=None)
+    with pytest.raises(ConfigError, match="new or empty"):
+        run_training_locally(training_config(), demo_data, work_dir=tmp_path / "used", stream=None)
     with pytest.raises(ConfigError, match="local source_dir"):
         run_training_locally(
-            _config(source_dir=None).model_copy(update={"source_dir": "s3://bucket/code/sourcedir.tar.gz"}),
+            training_config().model_copy(update={"source_dir": "s3://bucket/code/sourcedir.tar.gz"}),
             demo_data,
         )
 
 
-# ----------------------------------------------------------------------------- failures of the run
-def test_hyperparameter_rejected_by_the_script(demo_data: Path) -> None:
-    hp = demo_hyperparameters().model_copy(
-        update={
-            "full_field_list": [*demo_hyperparameters().full_field_list, "income"],
-            "tab_field_list": ["feature1", "income"],
-        }
-    )
-    result = run_training_locally(_config(hyperparameters=hp), demo_data, stream=None, timeout=RUN_TIMEOUT)
-    assert result.exit_code == 2
-    assert not result.succeeded and result.model_tar is None
-    assert any("hyperparameter tab_field_list=['feature1', 'income']" in line for line in result.stderr_tail)
-    assert (
-        result.failure_reason is not None and "column 'income' not in the train data" in result.failure_reason
-    )
-    reason = result.describe_failure()
-    assert reason is not None and reason.startswith(
-        "the training script exited with status 2: hyperparameter"
-    )
-    with pytest.raises(LocalRunError, match="status 2"):
-        result.raise_for_failure()
+def test_without_the_toolkit_one_line_names_the_extra(demo_data: Path, tmp_path: Path) -> None:
+    # GIVEN an interpreter without SageMaker's toolkit and torch (a bare venv)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    bare = str(tmp_path / "bare" / "bin" / "python")
+    with pytest.raises(LocalRunError) as info:
+        run_training_locally(training_config(), demo_data, python=bare, stream=None, work_dir=tmp_path / "w")
+    message = info.value.one_line()
+    assert "\n" not in message
+    assert "lacks sagemaker_training, sagemaker_pytorch_container, torch" in message
+    assert LOCAL_EXTRA in message
+    assert not (tmp_path / "w").exists()
 
 
-def test_script_exiting_1(demo_data: Path, tmp_path: Path) -> None:
-    source = _script_dir(
-        tmp_path,
-        "import sys\nprint('starting')\nprint('Traceback: something broke', file=sys.stderr)\n"
-        "print('ValueError: boom', file=sys.stderr)\nsys.exit(1)\n",
-    )
-    result = run_training_locally(_config(source), demo_data, stream=None, timeout=RUN_TIMEOUT)
-    assert result.exit_code == 1
-    assert result.stderr_tail == ["Traceback: something broke", "ValueError: boom"]
-    # stdout and stderr are two pipes: their relative order is not guaranteed
-    assert sorted(result.log) == ["Traceback: something broke", "ValueError: boom", "starting"]
-    assert result.describe_failure() == "the training script exited with status 1: ValueError: boom"
-    assert result.contract_failures == []  # checked only after a successful exit
+def test_codeartifact_job_is_refused_with_the_way_out(tmp_path: Path, demo_data: Path) -> None:
+    source = script_dir(tmp_path / "src", "print('never runs')\n")
+    (source / "requirements.txt").write_text("pyarrow\n")
+    with pytest.raises(ConfigError) as info:
+        run_training_locally(
+            training_config(source, env={"CA_REPOSITORY_ARN": CA_ARN}), demo_data, stream=None
+        )
+    text = str(info.value)
+    assert info.value.field == "env.CA_REPOSITORY_ARN" and CA_ARN in text
+    assert "codeartifact:GetAuthorizationToken" in text
+    assert "drop_codeartifact=True (--drop-codeartifact)" in text and "--skip-requirements" in text
 
 
-def test_script_writing_no_model(demo_data: Path, tmp_path: Path) -> None:
-    lines = "".join(f"print('{name}: 0.5')\n" for name in METRIC_NAMES)
-    result = run_training_locally(_config(_script_dir(tmp_path, lines)), demo_data, stream=None)
-    assert result.exit_code == 0 and not result.succeeded
-    assert result.model_tar is None
-    assert len(result.contract_failures) == 1
-    assert "wrote nothing to SM_MODEL_DIR" in result.contract_failures[0]
-    assert result.metrics == {name: [0.5] for name in METRIC_NAMES}
-
-
-def test_script_printing_no_metrics(demo_data: Path, tmp_path: Path) -> None:
-    body = (
-        "import os, pathlib\n"
-        "pathlib.Path(os.environ['SM_MODEL_DIR'], 'model.pt').write_bytes(b'weights')\n"
-        "print('Train loss = 0.3')\n"  # not the contract's format
-    )
-    result = run_training_locally(_config(_script_dir(tmp_path, body)), demo_data, stream=None)
-    assert result.exit_code == 0 and not result.succeeded
-    assert result.model_tar is not None
-    assert len(result.contract_failures) == 1
-    failure = result.contract_failures[0]
-    assert failure.startswith("no log line matched the job's metric definitions for: ")
-    for name in METRIC_NAMES:
-        assert name in failure
-    with pytest.raises(LocalRunError, match="Validation AUC ROC"):
-        result.raise_for_failure()
-
-
-def test_environment_seen_by_the_script(demo_data: Path, tmp_path: Path) -> None:
+# ============================================================================ failures of the run
+@pytest.fixture(scope="module")
+def failing_script_run(
+    demo_data: Path, latest_python: str, tmp_path_factory: pytest.TempPathFactory
+) -> LocalRunResult:
+    """A script that reports what it sees, then fails like a Python traceback does."""
+    root = tmp_path_factory.mktemp("failing")
     body = (
         "import json, os, pathlib, sys\n"
-        "keys = sorted(k for k in os.environ if k.startswith('SM_'))\n"
-        "out = {k: os.environ[k] for k in keys}\n"
-        "out['argv'] = sys.argv[1:]\n"
-        "out['cwd'] = os.getcwd()\n"
-        "out['DEMO_FLAG'] = os.environ.get('DEMO_FLAG')\n"
-        "out['CUDA_VISIBLE_DEVICES'] = os.environ.get('CUDA_VISIBLE_DEVICES')\n"
-        "pathlib.Path(os.environ['SM_MODEL_DIR'], 'env.json').write_text(json.dumps(out))\n"
-        + "".join(f"print('{name}: 1e-05')\n" for name in METRIC_NAMES)
+        "keys = ['MASTER_ADDR', 'MASTER_PORT', 'DEMO_FLAG', 'CUDA_VISIBLE_DEVICES', 'SM_CURRENT_HOST',\n"
+        "        'SM_HOSTS', 'SM_NUM_GPUS', 'SM_CURRENT_INSTANCE_GROUP', 'SM_LEAKED_FROM_THE_SHELL',\n"
+        "        'SAGEMAKER_BASE_DIR', 'TRAINING_JOB_NAME']\n"
+        "seen = {k: os.environ.get(k) for k in keys}\n"
+        "seen.update(argv=sys.argv[1:], cwd=os.getcwd())\n"
+        "pathlib.Path(os.environ['SM_OUTPUT_DATA_DIR'], 'seen.json').write_text(json.dumps(seen))\n"
+        "print('starting', flush=True)\n"
+        "print('Traceback: something broke', file=sys.stderr, flush=True)\n"
+        "print('ValueError: boom', file=sys.stderr, flush=True)\n"
+        "sys.exit(1)\n"
     )
-    hp = demo_hyperparameters()
-    result = run_training_locally(
-        _config(_script_dir(tmp_path, body), hyperparameters=hp, env={"DEMO_FLAG": "yes"}),
-        demo_data,
-        stream=None,
-        work_dir=tmp_path / "w",
-    )
-    assert result.succeeded, result.log_tail
-    assert result.metrics == {name: [1e-05] for name in METRIC_NAMES}
-    env = json.loads((result.model_dir / "env.json").read_text())
-    work = result.work_dir
-    assert env["SM_CHANNEL_DATA"] == str(work / "input" / "data" / "data")
-    assert json.loads(env["SM_CHANNELS"]) == ["data"]
-    assert env["SM_MODEL_DIR"] == str(work / "model")
-    assert env["SM_OUTPUT_DATA_DIR"] == str(work / "output" / "data")
-    assert env["SM_OUTPUT_DIR"] == str(work / "output")
-    assert env["SM_INPUT_DIR"] == str(work / "input")
-    assert env["SM_INPUT_CONFIG_DIR"] == str(work / "input" / "config")
-    assert json.loads(env["SM_HPS"]) == hp.to_values()
-    assert env["SM_HP_TAB_FIELD_LIST"] == '["feature1","feature2"]'
-    assert env["SM_HP_ID_NAME"] == "customer_id"
-    assert env["SM_HP_LEARNING_RATE"] == "0.01"
-    assert (env["SM_NUM_GPUS"], env["SM_CURRENT_HOST"], json.loads(env["SM_HOSTS"])) == (
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SM_LEAKED_FROM_THE_SHELL", "leak")
+        mp.setenv("TRAINING_JOB_NAME", "not-this-job")
+        return run_training_locally(
+            training_config(script_dir(root / "src", body), env={"DEMO_FLAG": "yes"}),
+            demo_data,
+            work_dir=root / "work",
+            stream=None,
+            timeout=RUN_TIMEOUT,
+            python=latest_python,
+        )
+
+
+def test_script_failure_is_reported_as_sagemaker_reports_it(failing_script_run: LocalRunResult) -> None:
+    result = failing_script_run
+    assert result.exit_code == 1 and result.script_exit_code == 1  # the toolkit exits 1
+    assert not result.succeeded and result.model_tar is None and result.contract_failures == []
+    assert result.describe_failure() == "the training script exited with status 1: ValueError: boom"
+    assert result.failure_reason is not None and result.failure_reason.startswith("ExecuteUserScriptError")
+    assert (result.work_dir / "output" / "failure").is_file()
+    assert not (result.work_dir / "output" / "success").exists()
+    with pytest.raises(LocalRunError, match="status 1: ValueError: boom"):
+        result.raise_for_failure()
+
+
+def test_environment_seen_by_the_script(failing_script_run: LocalRunResult) -> None:
+    result = failing_script_run
+    seen = json.loads((result.output_data_dir / "seen.json").read_text())
+    assert (seen["MASTER_ADDR"], seen["MASTER_PORT"]) == ("127.0.0.1", "7777")  # set by the PyTorch layer
+    assert (seen["SM_CURRENT_HOST"], json.loads(seen["SM_HOSTS"]), seen["SM_NUM_GPUS"]) == (
+        "127.0.0.1",
+        ["127.0.0.1"],
         "0",
-        "algo-1",
-        ["algo-1"],
     )
-    assert int(env["SM_NUM_CPUS"]) >= 1
-    assert env["SM_USER_ENTRY_POINT"] == "train.py"
-    assert env["SM_MODULE_DIR"] == str(work / "sourcedir.tar.gz")
-    assert json.loads(env["SM_USER_ARGS"]) == env["argv"] == to_cmd_args(hp.to_values())
-    training_env = json.loads(env["SM_TRAINING_ENV"])
-    assert training_env["hyperparameters"] == hp.to_values()
-    assert training_env["channel_input_dirs"] == {"data": env["SM_CHANNEL_DATA"]}
-    assert training_env["additional_framework_parameters"]["sagemaker_program"] == "train.py"
-    assert env["cwd"] == str(work / "code")
-    assert env["DEMO_FLAG"] == "yes"
-    assert env["CUDA_VISIBLE_DEVICES"] == ""
+    assert seen["SM_CURRENT_INSTANCE_GROUP"] == "homogeneousCluster"
+    assert seen["DEMO_FLAG"] == "yes" and seen["CUDA_VISIBLE_DEVICES"] == ""
+    assert seen["SM_LEAKED_FROM_THE_SHELL"] is None and seen["TRAINING_JOB_NAME"] is None
+    assert seen["SAGEMAKER_BASE_DIR"] == str(result.work_dir)
+    assert seen["cwd"] == str(result.work_dir / "code")
+    assert seen["argv"] == _toolkit_cmd_args(demo_hp().to_values())
 
 
-def test_timeout_kills_the_job(demo_data: Path, tmp_path: Path) -> None:
-    body = "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n"
-    result = run_training_locally(_config(_script_dir(tmp_path, body)), demo_data, stream=None, timeout=1.0)
-    assert result.timed_out and result.exit_code != 0
-    assert result.log == ["sleeping"]
-    reason = result.describe_failure()
-    assert reason is not None and "timeout" in reason
-
-
-# ----------------------------------------------------------------------------- CLI
-def _cli(argv: list[str]) -> int:
-    """Temporary harness until ``constructs_lib/__main__.py`` wires the subcommands in."""
-    parser = argparse.ArgumentParser(prog="constructs-lib")
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    cli.add_local_subcommands(subparsers)
-    args = parser.parse_args(argv)
-    result: int = args.func(args)
-    return result
-
-
-def test_cli_demo_data_then_local_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # The real reference training through the CLI is covered by test_cli_through_python_dash_m; here a
-    # tiny script keeps the in-process harness fast.
+def test_the_script_s_own_failure_reason_is_kept(demo_data: Path, tmp_path: Path, latest_python: str) -> None:
+    # a script that writes SageMaker's failure file itself (as train.py does for bad hyperparameters)
     body = (
         "import os, pathlib, sys\n"
-        "assert os.environ['EXTRA'] == '1'\n"
-        "assert sorted(os.listdir(os.path.join(os.environ['SM_CHANNEL_DATA'], 'val'))) == ['part-00000.csv']\n"
-        "pathlib.Path(os.environ['SM_MODEL_DIR'], 'model.pt').write_bytes(b'w')\n"
-        + "".join(f"print('{name}: 0.9')\n" for name in METRIC_NAMES)
+        "pathlib.Path(os.environ['SM_OUTPUT_DIR'], 'failure').write_text('hyperparameter epochs=0: must be >= 1\\n')\n"
+        "print('train.py: error: hyperparameter epochs=0: must be >= 1', file=sys.stderr)\n"
+        "sys.exit(2)\n"
     )
-    source = _script_dir(tmp_path, body)
-    hp_file = tmp_path / "hp.json"
-    hp_file.write_text(json.dumps(demo_hyperparameters().to_values()))
-    assert _cli(["demo-data", "--out", str(tmp_path / "d"), "--rows", "400", "--seed", "1"]) == 0
-    assert "wrote train/, val/ and test/" in capsys.readouterr().out
-    code = _cli(
-        [
-            "local-run",
-            "--data-dir",
-            str(tmp_path / "d"),
-            "--source-dir",
-            str(source),
-            "--hyperparameters",
-            str(hp_file),
-            "--work-dir",
-            str(tmp_path / "w"),
-            "--env",
-            "EXTRA=1",
-        ]
+    result = run_training_locally(
+        training_config(script_dir(tmp_path / "src", body)),
+        demo_data,
+        stream=None,
+        timeout=RUN_TIMEOUT,
+        python=latest_python,
     )
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    assert "Validation AUC ROC: 0.9" in captured.out
-    assert "local-run: metric 'Validation AUC ROC': 1 values, last 0.9" in captured.out
-    assert "local-run: succeeded" in captured.out
-    assert (tmp_path / "w" / "output" / "model.tar.gz").is_file()
-
-
-def test_cli_usage_errors_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = write_demo_dataset(tmp_path / "d", rows=40)
-    cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps({"source_dir": str(reference_source_dir())}))
-    cases = [
-        (
-            ["local-run", "--data-dir", str(tmp_path / "missing")],
-            "ConfigError: field 'data_dir': data directory",
-        ),
-        (
-            ["local-run", "--data-dir", str(data), "--env", "NOEQUALS"],
-            "ConfigError: field '--env': expected KEY=VALUE",
-        ),
-        (
-            ["local-run", "--data-dir", str(data), "--config", str(cfg), "--py-version", "py310"],
-            "ConfigError: field '--config': cannot be combined with --py-version",
-        ),
-        (
-            ["local-run", "--data-dir", str(data), "--config", str(cfg)],
-            "framework_version': field required",
-        ),
-        (
-            ["local-run", "--data-dir", str(data), "--instance-type", "ml.m5.huge"],
-            "not a SageMaker training instance",
-        ),
-        (["demo-data", "--out", str(tmp_path / "x"), "--rows", "3"], "ConfigError: field 'rows'"),
-    ]
-    for argv, expected in cases:
-        assert _cli(argv) == 2, argv
-        err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1, err
-        assert expected in err[0], err[0]
-
-
-def test_cli_failed_run_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = write_demo_dataset(tmp_path / "d", rows=40)
-    source = _script_dir(tmp_path, "import sys\nprint('bad input', file=sys.stderr)\nsys.exit(3)\n")
-    cfg = tmp_path / "config.json"
-    config = _config(source, hyperparameters=demo_hyperparameters())
-    cfg.write_text(json.dumps(config.model_dump(mode="json")))
-    assert _cli(["local-run", "--data-dir", str(data), "--config", str(cfg)]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == "LocalRunError: the training script exited with status 3: bad input"
-
-
-@pytest.mark.slow
-def test_cli_through_python_dash_m(tmp_path: Path) -> None:
-    if not (REPO / "constructs_lib" / "__main__.py").is_file():
-        pytest.skip("constructs_lib/__main__.py does not exist yet (the lead wires add_local_subcommands in)")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    demo = subprocess.run(
-        [sys.executable, "-m", "constructs_lib", "demo-data", "--out", str(tmp_path / "d"), "--rows", "400"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    assert (result.exit_code, result.script_exit_code) == (1, 2)
+    assert not result.succeeded and result.model_tar is None
+    # the toolkit keeps an existing failure file: the script's one line is SageMaker's FailureReason
+    assert result.failure_reason == "hyperparameter epochs=0: must be >= 1"
+    assert any("Failure file exists. Skipping creation" in line for line in result.log)
+    assert (
+        result.describe_failure()
+        == "the training script exited with status 2: hyperparameter epochs=0: must be >= 1"
     )
-    assert demo.returncode == 0, demo.stderr
-    hp_file = tmp_path / "hp.json"
-    hp_file.write_text(json.dumps(demo_hyperparameters().model_copy(update={"epochs": 2}).to_values()))
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "constructs_lib",
-            "local-run",
-            "--data-dir",
-            str(tmp_path / "d"),
-            "--hyperparameters",
-            str(hp_file),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
+
+
+def test_requirements_that_cannot_be_installed(
+    tmp_path: Path, demo_data: Path, latest_python: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a job whose requirements.txt names a package no index has, run with CodeArtifact dropped
+    source = script_dir(tmp_path / "src", "print('never runs')\n")
+    (source / "requirements.txt").write_text("constructs-lib-no-such-package==0.0.1\n")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # this machine's pip is offline
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "no-wheels"))
+    result = run_training_locally(
+        training_config(source, env={"CA_REPOSITORY_ARN": CA_ARN}),
+        demo_data,
+        drop_codeartifact=True,
+        stream=None,
+        timeout=RUN_TIMEOUT,
+        python=latest_python,
     )
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert "local-run: succeeded" in run.stdout
+    # THEN the toolkit's pip failed before the script, and the failure says so in one line with the way out
+    assert result.notes[0].startswith("CA_REPOSITORY_ARN dropped from the job's environment")
+    assert result.exit_code == 1 and result.requirements_failed
+    assert not any("never runs" in line for line in result.log)
+    reason = result.describe_failure()
+    assert reason is not None and "\n" not in reason
+    assert reason.startswith(
+        f"SageMaker's training toolkit could not install requirements.txt into {latest_python}"
+    )
+    assert "constructs-lib-no-such-package==0.0.1" in reason
+    assert "skip_requirements=True (--skip-requirements)" in reason
+
+
+def test_timeout_kills_the_job(demo_data: Path, tmp_path: Path, latest_python: str) -> None:
+    body = "import time\nprint('sleeping', flush=True)\ntime.sleep(120)\n"
+    result = run_training_locally(
+        training_config(script_dir(tmp_path / "src", body)),
+        demo_data,
+        stream=None,
+        timeout=2.0,
+        python=latest_python,
+    )
+    assert result.timed_out and result.exit_code == -9
+    reason = result.describe_failure()
+    assert reason is not None and "timeout" in reason

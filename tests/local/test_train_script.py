@@ -1,23 +1,24 @@
-"""The reference ``train.py``, in process: hyperparameter sources, validation, metrics maths, Parquet
-input, saved model reload."""
+"""The reference ``train.py`` (and ``model.py``), in process: hyperparameter sources, the old toolkit's
+shell-split command line, validation, metrics maths, Parquet input, checkpoints, saved model reload."""
 
 from __future__ import annotations
 
 import ast
 import importlib.util
 import json
-import os
-import socket
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 from constructs_lib.config.hyperparameters import HYPERPARAMETERS_FILE
 from constructs_lib.local.demo_data import demo_hyperparameters, write_demo_dataset
-from constructs_lib.local.runner import reference_source_dir, to_cmd_args
+from constructs_lib.local.runner import reference_source_dir
 from constructs_lib.metrics import extract_metrics, metric_definitions
 
 pytestmark = pytest.mark.torch
@@ -27,26 +28,47 @@ pd = pytest.importorskip("pandas")
 pytest.importorskip("torch")
 
 TRAIN_PY = reference_source_dir() / "train.py"
+SCRIPTS = reference_source_dir().parent
+#: Scripts that run inside SageMaker's containers (py39 images): Python 3.9 syntax and semantics.
+CONTAINER_SCRIPTS = (
+    TRAIN_PY,
+    SCRIPTS / "pytorch_training" / "model.py",
+    SCRIPTS / "pytorch_inference" / "inference.py",
+    SCRIPTS / "launcher" / "constructs_lib_launcher.py",
+)
+
+
+def to_cmd_args(hyperparameters: dict[str, Any]) -> list[str]:
+    """The script's argv as SageMaker's toolkit builds it (the installed toolkit's own function)."""
+    mapping = pytest.importorskip("sagemaker_training.mapping")
+    args: list[str] = mapping.to_cmd_args(hyperparameters)
+    return args
 
 
 @pytest.fixture(scope="module")
-def train() -> ModuleType:
+def train() -> Iterator[ModuleType]:
+    saved_path, saved_model = list(sys.path), sys.modules.pop("model", None)
     spec = importlib.util.spec_from_file_location("constructs_lib_reference_train", TRAIN_PY)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
+    spec.loader.exec_module(module)  # imports model.py from beside it
+    yield module
+    sys.path[:] = saved_path
+    sys.modules.pop("model", None)
+    if saved_model is not None:
+        sys.modules["model"] = saved_model
 
 
 def test_hyperparameters_file_name_matches_the_library(train: ModuleType) -> None:
     assert train.HYPERPARAMETERS_FILE == HYPERPARAMETERS_FILE
 
 
-def test_script_stays_python_39_compatible() -> None:
+@pytest.mark.parametrize("path", CONTAINER_SCRIPTS, ids=lambda p: p.name)
+def test_script_stays_python_39_compatible(path: Path) -> None:
     # SageMaker's PyTorch 1.13 images run Python 3.9: no 3.10+ syntax, and no run-time use of
     # ``X | Y`` in isinstance or of zip(strict=...).
-    tree = ast.parse(TRAIN_PY.read_text(encoding="utf-8"), feature_version=(3, 9))
+    tree = ast.parse(path.read_text(encoding="utf-8"), feature_version=(3, 9))
     offenders = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
@@ -56,6 +78,16 @@ def test_script_stays_python_39_compatible() -> None:
         if node.func.id == "zip" and any(k.arg == "strict" for k in node.keywords):
             offenders.append(f"line {node.lineno}: zip(strict=...)")
     assert offenders == []
+    python39 = shutil.which("python3.9")
+    probe = subprocess.run([python39, "-c", "pass"], capture_output=True) if python39 else None
+    if python39 is None or probe is None or probe.returncode != 0:
+        pytest.skip("no working python3.9 on PATH to compile with")
+    compiled = subprocess.run(
+        [python39, "-c", "import sys; compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert compiled.returncode == 0, compiled.stderr
 
 
 # ----------------------------------------------------------------------------- hyperparameter sources
@@ -80,17 +112,19 @@ def test_merge_priority(train: ModuleType, tmp_path: Path) -> None:
         )
     )
     environ = {"SM_INPUT_CONFIG_DIR": str(config_dir), "SM_HPS": json.dumps({"batch_size": 3, "seed": 3})}
-    argv = ["--seed", "4", "--sagemaker_region", "us-east-1"]
+    argv = ["--seed", "4", "--embedding_dim", "4", "--sagemaker_region", "us-east-1"]
     # WHEN they are merged
     values, sources = train.collect_hyperparameters(argv, environ, script_dir)
-    # THEN later sources win, key by key, and sagemaker_* entries are dropped
+    # THEN SM_HPS beats hyperparameters.json beats the file beats the command line, key by key (the command
+    # line only fills what the others lack), and sagemaker_* entries are dropped
     assert values == {
         "id_name": "from_file",
         "dropout": 0.5,
         "epochs": 2,
         "label_name": "from_config",
         "batch_size": 3,
-        "seed": 4,
+        "seed": 3,
+        "embedding_dim": 4,
     }
     assert sources == {
         "id_name": HYPERPARAMETERS_FILE,
@@ -98,8 +132,47 @@ def test_merge_priority(train: ModuleType, tmp_path: Path) -> None:
         "epochs": "hyperparameters.json",
         "label_name": "hyperparameters.json",
         "batch_size": "SM_HPS",
-        "seed": "command line",
+        "seed": "SM_HPS",
+        "embedding_dim": "command line",
     }
+
+
+def _shell_argv(tmp_path: Path, args: list[str]) -> list[str]:
+    """What a script receives when its command is joined into one string and run by /bin/sh, as
+    sagemaker-training <= 5.1.2 does with capture_error (``asyncio.create_subprocess_shell(" ".join(cmd))``)."""
+    probe = tmp_path / "argv.py"
+    probe.write_text("import json, sys\nprint(json.dumps(sys.argv[1:]))\n")
+    command = " ".join([sys.executable, str(probe), *args])
+    done = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, check=True)
+    argv: list[str] = json.loads(done.stdout)
+    return argv
+
+
+def test_shell_split_argv_of_toolkit_4_parses_like_5_1(train: ModuleType, tmp_path: Path) -> None:
+    # GIVEN the argv the toolkit builds (5.1.3+ passes it as is) and what /bin/sh makes of it (up to 5.1.2)
+    hp = demo_hyperparameters()
+    args = to_cmd_args(hp.to_values())
+    shell = _shell_argv(tmp_path, args)
+    assert "[customer_id," in shell and "target," in shell and "'customer_id'," not in " ".join(shell)
+    # WHEN train.py reads either from the command line alone (no SM_HPS, no hyperparameters.json)
+    parsed = []
+    for argv in (args, shell):
+        values, sources = train.collect_hyperparameters(
+            argv, {"SM_INPUT_CONFIG_DIR": str(tmp_path)}, tmp_path
+        )
+        assert set(sources.values()) == {"command line"}
+        parsed.append(train.parse_hyperparameters(values, sources).to_json())
+        assert train.parse_command_line(argv)[1] == []  # nothing left over
+    # THEN both give the job's hyperparameters
+    assert parsed == [hp.to_values(), hp.to_values()]
+
+
+def test_command_line_never_aborts(train: ModuleType) -> None:
+    values, stray = train.parse_command_line(
+        ["stray", "--a", "[x,", "y]", "--b=[1, 2]", "--neg", "-0.5", "--c", "--d", "plain words", "-e", "3"]
+    )
+    assert stray == ["stray"]
+    assert values == {"a": ["x", "y"], "b": [1, 2], "neg": -0.5, "c": "", "d": "plain words", "e": 3}
 
 
 def test_toolkit_command_line_round_trips(train: ModuleType, tmp_path: Path) -> None:
@@ -293,65 +366,56 @@ def test_missing_split_directory(
     assert "has no test/ directory" in capsys.readouterr().err
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+# ----------------------------------------------------------------------------- checkpoints
+def test_checkpoint_directory(train: ModuleType, tmp_path: Path) -> None:
+    assert train.checkpoint_dir({"CONSTRUCTS_LIB_CHECKPOINT_DIR": str(tmp_path / "x")}) == tmp_path / "x"
+    assert train.checkpoint_dir({"SAGEMAKER_BASE_DIR": str(tmp_path)}) is None  # no checkpoints/ there
+    (tmp_path / "checkpoints").mkdir()
+    assert train.checkpoint_dir({"SAGEMAKER_BASE_DIR": str(tmp_path)}) == tmp_path / "checkpoints"
 
 
-def test_multi_host_cpu_job_without_launcher(tmp_path: Path) -> None:
-    # GIVEN two "hosts" of a CPU job (SM_HOSTS, no WORLD_SIZE), as SageMaker starts one process per host
-    data = write_demo_dataset(tmp_path / "data", rows=600)
-    config_dir = tmp_path / "config"
-    config_dir.mkdir()
-    hp = demo_hyperparameters().model_copy(update={"epochs": 2})
-    (config_dir / "hyperparameters.json").write_text(json.dumps(hp.to_sagemaker()))
-    hosts = ["127.0.0.1", "algo-2"]
-    port = str(_free_port())
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("SM_") and k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR")
+def _checkpointed_main(
+    train: ModuleType, tmp_path: Path, data: Path, name: str, **hp_update: object
+) -> tuple[int, Path]:
+    hp = demo_hyperparameters().model_copy(update={"epochs": 3, **hp_update})
+    environ = {
+        "SM_CHANNEL_DATA": str(data),
+        "SM_INPUT_CONFIG_DIR": str(tmp_path / "none"),
+        "SM_HPS": json.dumps(hp.to_values()),
+        "SM_MODEL_DIR": str(tmp_path / name / "model"),
+        "SM_OUTPUT_DATA_DIR": str(tmp_path / name / "out"),
+        "CONSTRUCTS_LIB_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
     }
-    procs = []
-    for host in hosts:
-        env = {
-            **base,
-            "CUDA_VISIBLE_DEVICES": "",
-            "OMP_NUM_THREADS": "1",
-            "PYTHONUNBUFFERED": "1",
-            "MASTER_PORT": port,
-            "SM_HOSTS": json.dumps(hosts),
-            "SM_CURRENT_HOST": host,
-            "SM_CHANNEL_DATA": str(data),
-            "SM_INPUT_CONFIG_DIR": str(config_dir),
-            "SM_MODEL_DIR": str(tmp_path / host / "model"),
-            "SM_OUTPUT_DATA_DIR": str(tmp_path / host / "out"),
-        }
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, str(TRAIN_PY)],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-    # WHEN both run to the end
-    outputs = [proc.communicate(timeout=180) for proc in procs]
-    # THEN they formed one gloo group of two: rank 0 (first host) reports and saves, rank 1 stays quiet
-    for proc, (_out, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, err[-3000:]
-    rank0_out, rank1_out = outputs[0][0], outputs[1][0]
-    assert "world_size=2" in rank0_out
-    series = extract_metrics(rank0_out.splitlines(), metric_definitions())
-    assert {name: len(values) for name, values in series.items()} == dict.fromkeys(series, 2)
-    assert extract_metrics(rank1_out.splitlines(), metric_definitions()) == {name: [] for name in series}
-    assert sorted(p.name for p in (tmp_path / hosts[0] / "model").iterdir()) == [
-        "model.pt",
-        "model_meta.json",
+    return train.main([], environ), tmp_path / name
+
+
+def test_checkpoints_are_pruned_refused_when_foreign_and_skipped_when_unreadable(
+    train: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_demo_dataset(tmp_path / "data", rows=200)
+    checkpoints = tmp_path / "checkpoints"
+    # a first run writes one checkpoint per epoch (atomically: no temporary file left) and keeps two
+    assert _checkpointed_main(train, tmp_path, data, "first")[0] == 0
+    assert sorted(p.name for p in checkpoints.iterdir()) == [
+        "checkpoint-epoch-000002.pt",
+        "checkpoint-epoch-000003.pt",
     ]
-    assert not (tmp_path / hosts[1] / "model").exists()
-    metrics = json.loads((tmp_path / hosts[0] / "out" / "metrics.json").read_text())
-    assert metrics["world_size"] == 2
+    capsys.readouterr()
+    # another learning rate, or other training data: refused, naming the difference
+    assert _checkpointed_main(train, tmp_path, data, "lr", learning_rate=0.5)[0] == 2
+    assert "(learning_rate: 0.01 -> 0.5); delete the checkpoints" in capsys.readouterr().err
+    other = write_demo_dataset(tmp_path / "other", rows=200, seed=7)
+    assert _checkpointed_main(train, tmp_path, other, "data")[0] == 2
+    assert "other inputs (the training data (its statistics or vocabularies))" in capsys.readouterr().err
+    # a newer but unreadable checkpoint is skipped; the run after the last epoch trains nothing more
+    (checkpoints / "checkpoint-epoch-000009.pt").write_bytes(b"not a checkpoint")
+    status, out_dir = _checkpointed_main(train, tmp_path, data, "again")
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "Skipping unreadable checkpoint" in out and "checkpoint-epoch-000009.pt" in out
+    assert "(epoch 3 of 3)" in out and "Epoch " not in out
+    metrics = json.loads((out_dir / "out" / "metrics.json").read_text())
+    assert (metrics["first_epoch"], metrics["epochs"]) == (4, 3)
+    first = json.loads((tmp_path / "first" / "out" / "metrics.json").read_text())
+    assert metrics["test"] == first["test"]  # the same model: the checkpoint of the last epoch
+    assert (out_dir / "model" / "model.pt").is_file()

@@ -1,30 +1,26 @@
 """SageMaker PyTorch serving handler for the model trained by constructs_lib's reference ``train.py``.
 
-Format dependency: the model directory (``/opt/ml/model``, from the training job's ``model.tar.gz``) holds
-``model.pt`` (the ``state_dict``) and ``model_meta.json`` (fields, normalisation statistics, vocabularies,
-network shape, ``format_version``) exactly as ``train.py`` writes them. This handler does not re-implement
-that format: it imports ``load_model`` and ``predict`` from ``train.py``, which the model step ships beside
-this file (both end up in ``/opt/ml/model/code``). A model trained by another script needs its own handler
-(``PyTorchModelConfig.source_dir``).
+The PyTorch inference toolkit imports this module from ``/opt/ml/model/code`` and calls its four
+handler functions. The model format is not re-implemented here: ``model.py`` (the network, its input
+transform and the ``model.pt`` + ``model_meta.json`` format, shared with ``train.py``) sits beside this
+file in ``model.tar.gz``'s ``code/`` directory and is imported from there. A model trained by another
+script needs its own handler (``PyTorchModelConfig.source_dir``).
 
-Requests:
+Requests (``Content-Type``):
 
 * ``text/csv``: a header row, then one row per record (cells are read as text, like ``train.py`` reads
-  categorical columns; numeric columns are parsed as numbers);
+  categorical columns; numeric columns are parsed as numbers by the model's transform);
 * ``application/json``: a list of records (``[{"feature1": 1.5, ...}, ...]``), ``{"instances": [...]}``,
-  or one record. Columns the model does not use are ignored; missing numeric values become the training
-  mean, unknown categories the "unknown" embedding.
+  or one record.
 
-Responses (``Accept``):
+Columns the model does not use are ignored; missing numeric values become the training mean, unknown
+categories the "unknown" embedding. A request without a feature column is refused (``ValueError``).
 
-* ``application/json`` (default): ``{"probabilities": [...], "predictions": [0 | 1, ...]}`` plus ``"ids"``
-  when the records carry the id column;
-* ``text/csv``: one line ``probability,prediction`` per record, no header.
+Responses (``Accept``): ``application/json`` (default, also for ``*/*``):
+``{"probabilities": [P(label=1) of each record, in request order]}``; ``text/csv``: one probability per
+line.
 
-``predictions`` applies ``model_meta.json``'s ``threshold`` (0.5).
-
-Written for Python 3.8+ (the serving images' interpreters: annotations are never evaluated, no
-3.10-only calls) and runnable locally: ``model_fn(<dir>)`` etc.
+Written for Python 3.9+ (the serving images' interpreters) and runnable locally: ``model_fn(<dir>)``...
 """
 
 from __future__ import annotations
@@ -37,12 +33,18 @@ from typing import Any
 
 import pandas as pd
 
-# train.py is shipped beside this file; the serving toolkit imports this module from that directory.
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
+# model.py is shipped beside this file (model.tar.gz's code/, from which the serving toolkit imports this
+# module); in constructs_lib's source tree it is ../pytorch_training/model.py.
+_HERE = Path(__file__).resolve().parent
+for _candidate in (_HERE, _HERE.parent / "pytorch_training"):
+    if (_candidate / "model.py").is_file():
+        if str(_candidate) not in sys.path:
+            sys.path.insert(0, str(_candidate))
+        break
 
-import train  # type: ignore[import-not-found]  # noqa: E402
+import model as tabular_model  # type: ignore[import-not-found]  # noqa: E402  (the module beside this one)
+
+__all__ = ["CSV", "JSON", "input_fn", "model_fn", "output_fn", "predict_fn"]
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -50,7 +52,7 @@ CSV = "text/csv"
 
 def model_fn(model_dir: str) -> tuple[Any, dict[str, Any]]:
     """Load ``model.pt`` + ``model_meta.json`` from ``model_dir``: ``(network in eval mode on CPU, meta)``."""
-    net, meta = train.load_model(model_dir)
+    net, meta = tabular_model.load_model(model_dir)
     return net, meta
 
 
@@ -76,30 +78,20 @@ def input_fn(request_body: bytes | str, content_type: str = JSON) -> pd.DataFram
     raise ValueError(f"unsupported content type {content_type!r}: send {CSV} or {JSON}")
 
 
-def predict_fn(data: pd.DataFrame, model: tuple[Any, dict[str, Any]]) -> dict[str, list[Any]]:
-    """Probability of label 1 and the thresholded prediction for each row (plus ids when present)."""
+def predict_fn(data: pd.DataFrame, model: tuple[Any, dict[str, Any]]) -> list[float]:
+    """P(label=1) for each row of ``data``, in row order."""
     net, meta = model
     missing = [c for c in [*meta["tab_field_list"], *meta["cat_field_list"]] if c not in data.columns]
     if missing:
         raise ValueError(f"the request lacks feature columns {missing}")
-    probabilities = [float(p) for p in train.predict(net, meta, data)]
-    threshold = float(meta.get("threshold", 0.5))
-    result: dict[str, list[Any]] = {
-        "probabilities": probabilities,
-        "predictions": [int(p >= threshold) for p in probabilities],
-    }
-    id_name = meta.get("id_name")
-    if id_name and id_name in data.columns:
-        result["ids"] = [v.item() if hasattr(v, "item") else v for v in data[id_name].tolist()]
-    return result
+    return [float(p) for p in tabular_model.predict(net, meta, data)]
 
 
-def output_fn(prediction: dict[str, list[Any]], accept: str = JSON) -> str:
-    """Serialise :func:`predict_fn`'s result as ``application/json`` (default) or ``text/csv``."""
+def output_fn(prediction: list[float], accept: str = JSON) -> str:
+    """Serialise :func:`predict_fn`'s probabilities as ``application/json`` (default) or ``text/csv``."""
     media = _media_type(accept, JSON)
     if media in (JSON, "*/*"):
-        return json.dumps(prediction, sort_keys=True)
+        return json.dumps({"probabilities": [float(p) for p in prediction]})
     if media == CSV:
-        labels = prediction["predictions"]
-        return "".join(f"{p!r},{labels[i]}\n" for i, p in enumerate(prediction["probabilities"]))
+        return "".join(f"{float(p)!r}\n" for p in prediction)
     raise ValueError(f"unsupported accept type {accept!r}: ask for {JSON} or {CSV}")

@@ -1,32 +1,49 @@
 """Reference SageMaker training script: a binary tabular classifier in PyTorch.
 
 Runs unchanged in SageMaker's PyTorch training containers (script mode) and in ``constructs-lib
-local-run``. It relies only on ``torch``, ``numpy`` and ``pandas`` (``pyarrow`` for Parquet input), and on
-Python 3.9 or later (the PyTorch 1.13 images are py39: hence tuples in ``isinstance`` and no
-``zip(strict=...)`` at run time).
+local-run``, which starts it through SageMaker's own training toolkit. It relies only on ``torch``,
+``numpy`` and ``pandas`` (``pyarrow`` for Parquet input), on ``model.py`` beside it (the network, its
+input transform and the saved-model format, shared with the inference handler), and on Python 3.9 or
+later (the PyTorch 1.13 images are py39: hence tuples in ``isinstance`` and no ``zip(strict=...)`` at run
+time).
 
 Data: the ``data`` channel (``SM_CHANNEL_DATA``, default ``/opt/ml/input/data/data``) holds ``train/``,
 ``val/`` and ``test/``, each with one or more ``.csv`` / ``.csv.gz`` (with a header row) or
 ``.parquet`` files, concatenated in sorted file-name order.
 
-Hyperparameters, merged in this order (later wins): the JSON file ``constructs_lib_hyperparameters.json``
-beside this script (plain JSON values), ``$SM_INPUT_CONFIG_DIR/hyperparameters.json`` (default
-``/opt/ml/input/config``; JSON-encoded strings, decoded with ``json.loads``, raw on failure), the
-``SM_HPS`` environment variable (a JSON object), then ``--key value`` command-line arguments as
-SageMaker's toolkit passes them (lists arrive as Python literals). ``sagemaker_*`` keys are ignored. See
-``ModelHyperparameters`` in ``constructs_lib`` for the fields and their defaults.
+Hyperparameters, merged in this order (later wins): ``--key value`` command-line arguments (they only
+fill what the other sources lack), the JSON file ``constructs_lib_hyperparameters.json`` beside this
+script (plain JSON values; the complete set, also values too long for SageMaker's 2,500-character
+limit), ``$SM_INPUT_CONFIG_DIR/hyperparameters.json`` (default ``/opt/ml/input/config``; JSON-encoded
+strings, decoded with ``json.loads``, raw on failure), then the ``SM_HPS`` environment variable (a JSON
+object). The command line is the weakest source because SageMaker's training toolkit up to 5.1.2 runs
+the script through ``/bin/sh`` (the PyTorch container always captures errors), which splits
+``['a', 'b']`` into ``[a,`` and ``b]`` and drops the quotes; the parser joins such tokens again and never
+aborts on them. ``sagemaker_*`` keys are ignored. See ``ModelHyperparameters`` in ``constructs_lib`` for
+the fields and their defaults.
 
-Model: categorical fields get embeddings (vocabulary from the training split, index 0 = unknown),
-numeric fields are normalised with training-split mean and standard deviation (missing values become 0
-after normalisation); the concatenation feeds an MLP (``hidden_dims``, ReLU, ``dropout``) with one logit,
-trained with Adam on binary cross-entropy.
+Model (``model.py``): categorical fields get embeddings (vocabulary from the training split, index 0 =
+unknown), numeric fields are normalised with training-split mean and standard deviation (missing values
+become 0 after normalisation); the concatenation feeds an MLP (``hidden_dims``, ReLU, ``dropout``) with
+one logit, trained with Adam on binary cross-entropy.
 
 Per epoch, rank 0 prints ``Train Loss: <v>``, ``Validation Loss: <v>``, ``Validation F1 Score: <v>`` and
 ``Validation AUC ROC: <v>`` (the lines the pipeline's metric definitions capture; F1 at threshold 0.5,
 AUC from ranks with ties averaged; an undefined AUC prints ``nan`` and is not captured).
 
+Checkpoints: the directory is ``$CONSTRUCTS_LIB_CHECKPOINT_DIR`` when set (created if missing), else
+``$SAGEMAKER_BASE_DIR/checkpoints`` (default ``/opt/ml/checkpoints``, which SageMaker creates and syncs
+with ``CheckpointConfig.S3Uri`` when the job has a ``CheckpointConfig``) if that directory exists;
+otherwise there are none. After each epoch rank 0 writes ``checkpoint-epoch-<NNNNNN>.pt`` atomically
+(temporary file, then rename) with the model and optimiser state, the epoch, every rank's torch random
+state, the hyperparameters and the input statistics, and keeps the newest two. At start the newest
+readable checkpoint is loaded (by rank 0, then broadcast to every rank) and training continues with the
+next epoch, exactly as an uninterrupted run would: the same number of epochs in total, the same shuffles
+and dropout masks. A checkpoint written for other hyperparameters (``epochs`` aside) or other training
+data is refused with an error rather than mixed in.
+
 Outputs: ``$SM_MODEL_DIR`` (default ``/opt/ml/model``) gets ``model.pt`` (the ``state_dict``) and
-``model_meta.json`` (everything :func:`load_model` and :func:`predict` need); ``$SM_OUTPUT_DATA_DIR``
+``model_meta.json`` (everything ``model.load_model`` and ``model.predict`` need); ``$SM_OUTPUT_DATA_DIR``
 (default ``/opt/ml/output/data``) gets ``metrics.json`` (test and last-epoch validation metrics) and
 ``test_predictions.csv``.
 
@@ -44,9 +61,9 @@ Distribution:
   = the index of ``SM_CURRENT_HOST`` in ``SM_HOSTS``.
 * Otherwise a single process on CPU or on the first GPU, without a process group.
 
-Bad hyperparameters or data make the script print one line ``train.py: error: ...`` naming the
-hyperparameter and its value to stderr (and to ``$SM_OUTPUT_DIR/failure``, which SageMaker shows as the
-job's failure reason) and exit with status 2.
+Bad hyperparameters, data or checkpoints make the script print one line ``train.py: error: ...`` naming
+the hyperparameter and its value to stderr (and to ``$SM_OUTPUT_DIR/failure``, which SageMaker shows as
+the job's failure reason) and exit with status 2.
 """
 
 from __future__ import annotations
@@ -56,6 +73,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,33 +89,54 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
+# model.py sits beside this script (in the code directory SageMaker unpacks, which is also the
+# working directory); make it importable when this file is loaded from elsewhere, too.
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+import model as tabular_model  # type: ignore[import-not-found]  # noqa: E402  (the module beside this one)
+
+#: Re-exported from ``model.py`` for callers of the earlier ``train.load_model`` / ``train.predict``.
+load_model = tabular_model.load_model
+predict = tabular_model.predict
+
 __all__ = [
+    "CHECKPOINT_DIR_ENV",
     "HYPERPARAMETERS_FILE",
     "Hyperparameters",
-    "TabularNet",
     "UsageError",
+    "checkpoint_dir",
     "collect_hyperparameters",
     "f1_score",
     "load_model",
     "main",
+    "parse_command_line",
     "parse_hyperparameters",
     "predict",
     "roc_auc",
+    "save_checkpoint",
 ]
 
-#: Full hyperparameters shipped beside this script by constructs_lib (lowest priority).
+#: Full hyperparameters shipped beside this script by constructs_lib.
 HYPERPARAMETERS_FILE = "constructs_lib_hyperparameters.json"
-MODEL_FILE = "model.pt"
-META_FILE = "model_meta.json"
-META_FORMAT_VERSION = 1
+MODEL_FILE = tabular_model.MODEL_FILE
+META_FILE = tabular_model.META_FILE
 SPLITS = ("train", "val", "test")
 DEFAULT_DATA_DIR = "/opt/ml/input/data/data"
 DEFAULT_CONFIG_DIR = "/opt/ml/input/config"
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_OUTPUT_DATA_DIR = "/opt/ml/output/data"
 DEFAULT_OUTPUT_DIR = "/opt/ml/output"
+#: The container's root; SageMaker's toolkit reads ``SAGEMAKER_BASE_DIR`` instead when it is set.
+DEFAULT_BASE_DIR = "/opt/ml"
 #: Port used by SageMaker's torch_distributed launcher; also ours for multi-host jobs without one.
 DEFAULT_MASTER_PORT = "7777"
+#: Environment variable naming the checkpoint directory (overrides ``$SAGEMAKER_BASE_DIR/checkpoints``).
+CHECKPOINT_DIR_ENV = "CONSTRUCTS_LIB_CHECKPOINT_DIR"
+CHECKPOINT_FORMAT_VERSION = 1
+CHECKPOINTS_KEPT = 2
+_CHECKPOINT_NAME = re.compile(r"^checkpoint-epoch-(\d{6,})\.pt$")
 _EVAL_CHUNK = 8192
 _PROG = "train.py"
 
@@ -176,6 +215,8 @@ def _decode_json_string(value: object) -> object:
 
 
 def _parse_cli_value(text: str) -> object:
+    """A command-line value: JSON, else a Python literal (the toolkit passes ``str()`` of each value), else
+    a list whose quotes a shell removed (``[a, b]`` -> ``["a", "b"]``), else the text itself."""
     try:
         return cast(object, json.loads(text))
     except ValueError:
@@ -183,27 +224,62 @@ def _parse_cli_value(text: str) -> object:
     try:
         return cast(object, ast.literal_eval(text))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
+        pass
+    stripped = text.strip()
+    if stripped.startswith("[") and stripped.endswith("]"):
+        inner = stripped[1:-1].strip()
+        if not inner:
+            return []
+        items: list[object] = []
+        for item in inner.split(","):
+            item = item.strip()
+            try:
+                items.append(cast(object, json.loads(item)))
+            except ValueError:
+                items.append(item)
+        return items
+    return text
 
 
-def _parse_cli(argv: Sequence[str]) -> dict[str, object]:
+def _is_option(token: str) -> bool:
+    """``--name`` / ``-n`` / ``--name=value``; not ``-``, ``--`` or a negative number such as ``-0.5``."""
+    if len(token) < 2 or not token.startswith("-") or token == "--":
+        return False
+    first = token.lstrip("-")[:1]
+    return bool(first) and not (first.isdigit() or first == ".")
+
+
+def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, object], list[str]]:
+    """``--name value`` pairs from ``argv``; returns ``(values, tokens that belong to no option)``.
+
+    A value may span several tokens: SageMaker's toolkit up to 5.1.2 joins the command into one string
+    for ``/bin/sh``, which splits ``['a', 'b']`` into ``[a,`` and ``b]``; every token up to the next
+    option is joined with single spaces and parsed as one value. Never raises.
+    """
     values: dict[str, object] = {}
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        if not token.startswith("-") or token in ("-", "--"):
-            raise UsageError(f"unexpected command-line argument {token!r}; expected --name value pairs")
-        key = token.lstrip("-")
-        if "=" in key:
-            key, text = key.split("=", 1)
-            i += 1
+    stray: list[str] = []
+    key: str | None = None
+    parts: list[str] = []
+
+    def flush() -> None:
+        if key is not None and key:
+            values[key] = _parse_cli_value(" ".join(parts)) if parts else ""
+
+    for token in argv:
+        if _is_option(token):
+            flush()
+            name = token.lstrip("-")
+            if "=" in name:
+                key, text = name.split("=", 1)
+                parts = [text]
+            else:
+                key, parts = name, []
+        elif key is None:
+            stray.append(token)
         else:
-            if i + 1 >= len(argv):
-                raise UsageError(f"hyperparameter {key} given on the command line without a value")
-            text = argv[i + 1]
-            i += 2
-        values[key] = _parse_cli_value(text)
-    return values
+            parts.append(token)
+    flush()
+    return values, stray
 
 
 def _load_json_object(path: Path, what: str) -> dict[str, object]:
@@ -223,9 +299,10 @@ def collect_hyperparameters(
 ) -> tuple[dict[str, object], dict[str, str]]:
     """Merge every hyperparameter source (see the module docstring); return ``(values, source of each)``.
 
-    ``sagemaker_*`` keys are dropped. Values are decoded but not yet validated.
+    Later sources win: the command line, ``constructs_lib_hyperparameters.json``, ``hyperparameters.json``,
+    ``SM_HPS``. ``sagemaker_*`` keys are dropped. Values are decoded but not yet validated.
     """
-    layers: list[tuple[str, dict[str, object]]] = []
+    layers: list[tuple[str, dict[str, object]]] = [("command line", parse_command_line(argv)[0])]
     hp_file = script_dir / HYPERPARAMETERS_FILE
     if hp_file.is_file():
         layers.append((HYPERPARAMETERS_FILE, _load_json_object(hp_file, "hyperparameters file")))
@@ -242,7 +319,6 @@ def collect_hyperparameters(
         if not isinstance(hps, dict):
             raise UsageError("environment variable SM_HPS must hold a JSON object")
         layers.append(("SM_HPS", cast(dict[str, object], hps)))
-    layers.append(("command line", _parse_cli(argv)))
 
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
@@ -420,102 +496,12 @@ def validate_frame(frame: pd.DataFrame, split: str, hp: Hyperparameters, sources
         )
 
 
-def _category_key(value: object) -> str | None:
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if value.is_integer():
-            return str(int(value))
-    return str(value)
-
-
-@dataclass
-class Preprocessor:
-    """Training-split statistics: numeric mean/std and categorical vocabularies (0 = unknown)."""
-
-    tab_fields: list[str]
-    cat_fields: list[str]
-    means: list[float]
-    stds: list[float]
-    vocabularies: dict[str, list[str]]
-
-    @classmethod
-    def fit(cls, frame: pd.DataFrame, hp: Hyperparameters) -> Preprocessor:
-        means: list[float] = []
-        stds: list[float] = []
-        for column in hp.tab_field_list:
-            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
-            finite = values[np.isfinite(values)]
-            mean = float(finite.mean()) if finite.size else 0.0
-            std = float(finite.std()) if finite.size else 1.0
-            means.append(mean)
-            stds.append(std if std > 0 and math.isfinite(std) else 1.0)
-        vocabularies: dict[str, list[str]] = {}
-        for column in hp.cat_field_list:
-            keys = {_category_key(v) for v in frame[column].tolist()}
-            vocabularies[column] = sorted(k for k in keys if k is not None)
-        return cls(list(hp.tab_field_list), list(hp.cat_field_list), means, stds, vocabularies)
-
-    @classmethod
-    def from_meta(cls, meta: Mapping[str, Any]) -> Preprocessor:
-        return cls(
-            list(meta["tab_field_list"]),
-            list(meta["cat_field_list"]),
-            [float(v) for v in meta["means"]],
-            [float(v) for v in meta["stds"]],
-            {k: list(v) for k, v in meta["vocabularies"].items()},
-        )
-
-    def transform(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """``(numeric float32 [n, len(tab)], categorical int64 [n, len(cat)])``."""
-        n = len(frame)
-        numeric: np.ndarray = np.zeros((n, len(self.tab_fields)), dtype=np.float32)
-        for j, column in enumerate(self.tab_fields):
-            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
-            scaled = (values - self.means[j]) / self.stds[j]
-            numeric[:, j] = np.where(np.isfinite(scaled), scaled, 0.0)
-        categorical: np.ndarray = np.zeros((n, len(self.cat_fields)), dtype=np.int64)
-        for j, column in enumerate(self.cat_fields):
-            index = {key: i + 1 for i, key in enumerate(self.vocabularies[column])}
-            categorical[:, j] = [index.get(_category_key(v) or "", 0) for v in frame[column].tolist()]
-        return numeric, categorical
-
-
 def _labels(frame: pd.DataFrame, label: str) -> np.ndarray:
     labels: np.ndarray = pd.to_numeric(frame[label], errors="coerce").to_numpy(dtype=np.float32)
     return labels
 
 
-# ============================================================================ model and metrics
-class TabularNet(nn.Module):  # type: ignore[misc]  # torch.nn.Module is untyped for mypy here
-    """Embeddings for categorical fields + numeric fields → MLP → one logit."""
-
-    def __init__(
-        self,
-        n_numeric: int,
-        vocab_sizes: Sequence[int],
-        embedding_dim: int,
-        hidden_dims: Sequence[int],
-        dropout: float,
-    ) -> None:
-        super().__init__()
-        self.embeddings = nn.ModuleList(nn.Embedding(size + 1, embedding_dim) for size in vocab_sizes)
-        layers: list[nn.Module] = []
-        width = n_numeric + len(vocab_sizes) * embedding_dim
-        for hidden in hidden_dims:
-            layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout)]
-            width = hidden
-        layers.append(nn.Linear(width, 1))
-        self.mlp = nn.Sequential(*layers)
-
-    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
-        parts = [numeric] + [emb(categorical[:, j]) for j, emb in enumerate(self.embeddings)]
-        out: torch.Tensor = self.mlp(torch.cat(parts, dim=1))
-        return out.squeeze(1)
-
-
+# ============================================================================ metrics
 def f1_score(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5) -> float:
     """F1 of the positive class at ``threshold`` (0.0 when there is no positive label or prediction)."""
     truth = labels >= 0.5
@@ -631,7 +617,7 @@ class Evaluation:
 
 
 def evaluate(
-    model: TabularNet, tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor], ctx: Context
+    model: nn.Module, tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor], ctx: Context
 ) -> Evaluation:
     """Exact loss/F1/AUC over the whole split: each rank scores rows ``rank::world_size``, then gather."""
     numeric, categorical, labels = tensors
@@ -664,42 +650,140 @@ def evaluate(
     )
 
 
+# ============================================================================ checkpoints
+def checkpoint_dir(environ: Mapping[str, str]) -> Path | None:
+    """Where checkpoints go: ``$CONSTRUCTS_LIB_CHECKPOINT_DIR`` when set, else
+    ``$SAGEMAKER_BASE_DIR/checkpoints`` (default ``/opt/ml/checkpoints``) when that directory exists,
+    else ``None`` (no checkpoints)."""
+    explicit = environ.get(CHECKPOINT_DIR_ENV, "")
+    if explicit:
+        return Path(explicit)
+    default = Path(environ.get("SAGEMAKER_BASE_DIR") or DEFAULT_BASE_DIR) / "checkpoints"
+    return default if default.is_dir() else None
+
+
+def _checkpoint_files(directory: Path) -> list[tuple[int, Path]]:
+    """``(epoch, path)`` of every checkpoint in ``directory``, newest first."""
+    if not directory.is_dir():
+        return []
+    found: list[tuple[int, Path]] = []
+    for path in directory.iterdir():
+        match = _CHECKPOINT_NAME.match(path.name)
+        if match and path.is_file():
+            found.append((int(match.group(1)), path))
+    return sorted(found, reverse=True)
+
+
+def _load_latest_checkpoint(directory: Path) -> dict[str, Any] | None:
+    """The newest checkpoint that loads, or ``None``; an unreadable one is reported and skipped."""
+    for _epoch, path in _checkpoint_files(directory):
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # a truncated or foreign file: fall back to an older one
+            print(f"Skipping unreadable checkpoint {path}: {type(exc).__name__}: {exc}", flush=True)
+            continue
+        if not isinstance(state, dict) or state.get("format_version") != CHECKPOINT_FORMAT_VERSION:
+            print(
+                f"Skipping checkpoint {path}: not a format {CHECKPOINT_FORMAT_VERSION} checkpoint", flush=True
+            )
+            continue
+        state["path"] = str(path)
+        return cast(dict[str, Any], state)
+    return None
+
+
+def _broadcast_object(ctx: Context, value: object) -> object:
+    """``value`` of rank 0 on every rank."""
+    if not ctx.distributed:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0, device=ctx.device if ctx.device.type == "cuda" else None)
+    return box[0]
+
+
+def _rng_state(ctx: Context) -> dict[str, torch.Tensor]:
+    state = {"cpu": torch.get_rng_state()}
+    if ctx.device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(ctx.device)
+    return state
+
+
+def _all_rng_states(ctx: Context) -> list[dict[str, torch.Tensor]]:
+    """Every rank's torch random state, in rank order (a collective: every rank calls it)."""
+    mine = _rng_state(ctx)
+    if not ctx.distributed:
+        return [mine]
+    states: list[object] = [None] * ctx.world_size
+    dist.all_gather_object(states, {k: v.cpu() for k, v in mine.items()})
+    return [cast(dict[str, torch.Tensor], s) for s in states]
+
+
+def save_checkpoint(
+    directory: Path,
+    epoch: int,
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    rng_states: list[dict[str, torch.Tensor]],
+    hp: Hyperparameters,
+    meta: Mapping[str, Any],
+) -> Path:
+    """Rank 0 only: write ``checkpoint-epoch-<epoch>.pt`` atomically (temporary file in the same directory, fsync,
+    rename) and keep the newest :data:`CHECKPOINTS_KEPT`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {
+        "format_version": CHECKPOINT_FORMAT_VERSION,
+        "epoch": epoch,
+        "world_size": len(rng_states),
+        "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "optimizer": optimizer.state_dict(),
+        "rng": rng_states,
+        "hyperparameters": hp.to_json(),
+        "meta": dict(meta),
+    }
+    final = directory / f"checkpoint-epoch-{epoch:06d}.pt"
+    temporary = directory / f".{final.name}.tmp-{os.getpid()}"
+    try:
+        with temporary.open("wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+    for _old_epoch, path in _checkpoint_files(directory)[CHECKPOINTS_KEPT:]:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return final
+
+
+def _check_checkpoint(state: Mapping[str, Any], hp: Hyperparameters, meta: Mapping[str, Any]) -> None:
+    """Refuse a checkpoint of another run: other hyperparameters (``epochs`` may differ) or other data."""
+    saved_hp = dict(state.get("hyperparameters") or {})
+    current_hp = hp.to_json()
+    changed = sorted(
+        k for k in set(saved_hp) | set(current_hp) if k != "epochs" and saved_hp.get(k) != current_hp.get(k)
+    )
+    saved_meta = {k: v for k, v in dict(state.get("meta") or {}).items() if k != "hyperparameters"}
+    current_meta = {k: v for k, v in meta.items() if k != "hyperparameters"}
+    if saved_meta != current_meta and not changed:
+        changed = ["the training data (its statistics or vocabularies)"]
+    if changed:
+        shown = ", ".join(
+            f"{k}: {saved_hp.get(k)!r} -> {current_hp.get(k)!r}" if k in current_hp else k for k in changed
+        )
+        raise UsageError(
+            f"checkpoint {state.get('path')!r} was written by a run with other inputs ({shown}); "
+            "delete the checkpoints or give the job a new checkpoint location"
+        )
+
+
 # ============================================================================ training
 def _to_tensors(
-    prep: Preprocessor, frame: pd.DataFrame, label: str
+    prep: Any, frame: pd.DataFrame, label: str
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     numeric, categorical = prep.transform(frame)
     return torch.from_numpy(numeric), torch.from_numpy(categorical), torch.from_numpy(_labels(frame, label))
-
-
-def build_model(meta: Mapping[str, Any]) -> TabularNet:
-    """A fresh :class:`TabularNet` shaped as ``meta`` (``model_meta.json``) describes."""
-    return TabularNet(
-        n_numeric=len(meta["tab_field_list"]),
-        vocab_sizes=[len(meta["vocabularies"][c]) for c in meta["cat_field_list"]],
-        embedding_dim=int(meta["embedding_dim"]),
-        hidden_dims=[int(h) for h in meta["hidden_dims"]],
-        dropout=float(meta["dropout"]),
-    )
-
-
-def _meta(hp: Hyperparameters, prep: Preprocessor) -> dict[str, Any]:
-    return {
-        "format_version": META_FORMAT_VERSION,
-        "id_name": hp.id_name,
-        "label_name": hp.label_name,
-        "tab_field_list": prep.tab_fields,
-        "cat_field_list": prep.cat_fields,
-        "means": prep.means,
-        "stds": prep.stds,
-        "vocabularies": prep.vocabularies,
-        "unknown_category_index": 0,
-        "embedding_dim": hp.embedding_dim,
-        "hidden_dims": hp.hidden_dims,
-        "dropout": hp.dropout,
-        "threshold": 0.5,
-        "hyperparameters": hp.to_json(),
-    }
 
 
 def _batches(
@@ -724,24 +808,68 @@ def train(
     ctx: Context,
     model_dir: Path,
     output_data_dir: Path,
+    checkpoints: Path | None = None,
 ) -> dict[str, Any]:
-    """Fit on ``train``, report on ``val`` each epoch, evaluate on ``test``, save (rank 0 only)."""
+    """Fit on ``train``, report on ``val`` each epoch, evaluate on ``test``, save (rank 0 only).
+
+    With ``checkpoints`` (a directory), resume from its newest checkpoint and write one per epoch.
+    """
     torch.manual_seed(hp.seed)
-    prep = Preprocessor.fit(frames["train"], hp)
-    meta = _meta(hp, prep)
+    prep = tabular_model.Preprocessor.fit(frames["train"], hp.tab_field_list, hp.cat_field_list)
+    meta: dict[str, Any] = tabular_model.make_meta(
+        prep,
+        id_name=hp.id_name,
+        label_name=hp.label_name,
+        embedding_dim=hp.embedding_dim,
+        hidden_dims=hp.hidden_dims,
+        dropout=hp.dropout,
+        hyperparameters=hp.to_json(),
+    )
     tensors = {split: _to_tensors(prep, frames[split], hp.label_name) for split in SPLITS}
-    net = build_model(meta).to(ctx.device)
+    net: nn.Module = tabular_model.build_model(meta)
+    optimizer = torch.optim.Adam(net.parameters(), lr=hp.learning_rate)
+
+    start_epoch = 1
+    if checkpoints is not None:
+        loaded = _load_latest_checkpoint(checkpoints) if ctx.is_main else None
+        state = cast("dict[str, Any] | None", _broadcast_object(ctx, loaded))
+        if state is None:
+            if ctx.is_main:
+                print(f"Checkpoints: {checkpoints} (none to resume from)", flush=True)
+        else:
+            _check_checkpoint(state, hp, meta)
+            net.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            start_epoch = int(state["epoch"]) + 1
+            rng = state.get("rng") or []
+            if len(rng) == ctx.world_size:
+                torch.set_rng_state(rng[ctx.rank]["cpu"])
+                if ctx.device.type == "cuda" and "cuda" in rng[ctx.rank]:
+                    torch.cuda.set_rng_state(rng[ctx.rank]["cuda"], ctx.device)
+            else:  # another world size: shuffles stay exact (seeded per epoch), dropout masks do not
+                torch.manual_seed(hp.seed + start_epoch)
+            if ctx.is_main:
+                print(
+                    f"Resuming from checkpoint {state.get('path')} (epoch {state['epoch']} of {hp.epochs}"
+                    + ("" if len(rng) == ctx.world_size else f"; written by {len(rng)} processes")
+                    + ")",
+                    flush=True,
+                )
+    net = net.to(ctx.device)
+    for param_state in optimizer.state.values():  # restored Adam moments follow the parameters
+        for key, value in list(param_state.items()):
+            if isinstance(value, torch.Tensor) and key != "step":
+                param_state[key] = value.to(ctx.device)
     model: nn.Module = net
     if ctx.distributed:
         model = DistributedDataParallel(
             net, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None
         )
-    optimizer = torch.optim.Adam(model.parameters(), lr=hp.learning_rate)
     loss_fn = nn.BCEWithLogitsLoss(reduction="mean")
     dataset = TensorDataset(*tensors["train"])
 
     validation: Evaluation | None = None
-    for epoch in range(1, hp.epochs + 1):
+    for epoch in range(start_epoch, hp.epochs + 1):
         model.train()
         loss_sum, seen = 0.0, 0
         for numeric, categorical, labels in _batches(dataset, hp, ctx, epoch):
@@ -765,11 +893,18 @@ def train(
             print(f"Validation Loss: {_fmt(validation.loss)}", flush=True)
             print(f"Validation F1 Score: {_fmt(validation.f1)}", flush=True)
             print(f"Validation AUC ROC: {_fmt(validation.auc)}", flush=True)
+        if checkpoints is not None:
+            rng_states = _all_rng_states(ctx)
+            if ctx.is_main:
+                path = save_checkpoint(checkpoints, epoch, net, optimizer, rng_states, hp, meta)
+                print(f"Checkpoint saved: epoch {epoch} ({path})", flush=True)
 
+    if validation is None:  # resumed after the last epoch: nothing left to train
+        validation = evaluate(net, tensors["val"], ctx)
     test = evaluate(net, tensors["test"], ctx)
-    assert validation is not None  # epochs >= 1
     metrics: dict[str, Any] = {
         "epochs": hp.epochs,
+        "first_epoch": start_epoch,
         "world_size": ctx.world_size,
         "rows": {split: len(frames[split]) for split in SPLITS},
         "validation": _metric_dict(validation),
@@ -779,11 +914,8 @@ def train(
         print(f"Test Loss: {_fmt(test.loss)}", flush=True)
         print(f"Test F1 Score: {_fmt(test.f1)}", flush=True)
         print(f"Test AUC ROC: {_fmt(test.auc)}", flush=True)
-        model_dir.mkdir(parents=True, exist_ok=True)
+        tabular_model.save_model(net, meta, model_dir)
         output_data_dir.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-        torch.save(state, model_dir / MODEL_FILE)
-        _write_json(model_dir / META_FILE, meta)
         _write_json(output_data_dir / "metrics.json", metrics)
         predictions = pd.DataFrame(
             {
@@ -808,32 +940,6 @@ def _write_json(path: Path, payload: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(payload, sort_keys=True, indent=2) + "\n", encoding="utf-8")
 
 
-# ============================================================================ inference helpers
-def load_model(model_dir: str | Path) -> tuple[TabularNet, dict[str, Any]]:
-    """Rebuild the trained model from ``model.pt`` + ``model_meta.json``; returns ``(model in eval
-    mode on CPU, meta)``."""
-    directory = Path(model_dir)
-    meta = cast(dict[str, Any], json.loads((directory / META_FILE).read_text(encoding="utf-8")))
-    if meta.get("format_version") != META_FORMAT_VERSION:
-        raise ValueError(f"unsupported {META_FILE} format_version {meta.get('format_version')!r}")
-    model = build_model(meta)
-    state = torch.load(directory / MODEL_FILE, map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
-    model.eval()
-    return model, meta
-
-
-def predict(model: TabularNet, meta: Mapping[str, Any], frame: pd.DataFrame) -> np.ndarray:
-    """Probability of label 1 for each row of ``frame`` (needs the feature columns; others ignored).
-    Unknown categories map to index 0; missing numeric values to the training mean."""
-    prep = Preprocessor.from_meta(meta)
-    numeric, categorical = prep.transform(frame)
-    model.eval()
-    with torch.no_grad():
-        logits = model(torch.from_numpy(numeric), torch.from_numpy(categorical))
-    return cast(np.ndarray, torch.sigmoid(logits).numpy().astype(np.float64))
-
-
 # ============================================================================ entry point
 def _report_failure(message: str, environ: Mapping[str, str]) -> None:
     line = " ".join(message.split())
@@ -848,7 +954,7 @@ def _report_failure(message: str, environ: Mapping[str, str]) -> None:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run training; ``argv`` default ``sys.argv[1:]``, ``environ`` default ``os.environ``.
-    Returns the exit status (0 success, 2 bad hyperparameters or data)."""
+    Returns the exit status (0 success, 2 bad hyperparameters, data or checkpoint)."""
     args = list(sys.argv[1:] if argv is None else argv)
     env = os.environ if environ is None else environ
     try:
@@ -868,19 +974,27 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             unknown = sorted(k for k in values if k not in _KINDS)
             if unknown:
                 print(f"Ignoring unknown hyperparameters: {', '.join(unknown)}", flush=True)
+            stray = parse_command_line(args)[1]
+            if stray:
+                print(f"Ignoring command-line tokens outside --name value pairs: {stray}", flush=True)
             print(f"Hyperparameters: {json.dumps(hp.to_json(), sort_keys=True)}", flush=True)
             print(
                 f"Rows: train={len(frames['train'])} val={len(frames['val'])} test={len(frames['test'])}; "
                 f"device={ctx.device}; world_size={ctx.world_size}",
                 flush=True,
             )
-        train(
-            hp,
-            frames,
-            ctx,
-            Path(env.get("SM_MODEL_DIR", DEFAULT_MODEL_DIR)),
-            Path(env.get("SM_OUTPUT_DATA_DIR", DEFAULT_OUTPUT_DATA_DIR)),
-        )
+        try:
+            train(
+                hp,
+                frames,
+                ctx,
+                Path(env.get("SM_MODEL_DIR", DEFAULT_MODEL_DIR)),
+                Path(env.get("SM_OUTPUT_DATA_DIR", DEFAULT_OUTPUT_DATA_DIR)),
+                checkpoint_dir(env),
+            )
+        except UsageError as exc:
+            _report_failure(str(exc), env)
+            return 2
         if ctx.distributed:
             if ctx.device.type == "cuda":
                 dist.barrier(device_ids=[ctx.device.index])  # NCCL: the rank's own GPU
