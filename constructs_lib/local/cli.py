@@ -208,7 +208,7 @@ def _parse_env(items: Sequence[str]) -> dict[str, str]:
 
 def _training_node(args: argparse.Namespace) -> tuple[PyTorchTrainingConfig, str | None]:
     """The config of ``--node`` of ``--template`` and the template's region."""
-    from constructs_lib.__main__ import load_template
+    from constructs_lib.loader import load_template
 
     template = load_template(args.template)
     config_map: Mapping[str, object] = template.config_map

@@ -191,7 +191,9 @@ def test_opt_ml_tree_holds_the_pipeline_values(
     assert (work / "sourcedir.tar.gz").read_bytes() == tarball
     with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
         packed = sorted(m.name for m in tar.getmembers() if m.isfile())
-    assert packed == sorted([HYPERPARAMETERS_FILE, "README.md", "model.py", "requirements.txt", "train.py"])
+    # every value fits inline: no hyperparameters file in the package
+    assert packed == sorted(["README.md", "model.py", "requirements.txt", "train.py"])
+    assert HYPERPARAMETERS_FILE not in packed
     assert sorted(p.name for p in (work / "code").iterdir() if p.is_file()) == packed
     assert (work / "code" / "train.py").read_bytes() == (reference_source_dir() / "train.py").read_bytes()
     assert (result.output_data_dir / "metrics.json").is_file()

@@ -413,8 +413,10 @@ def test_hyperparameters_build_or_raise_config_error(case: tuple[dict[str, Any],
         assert sorted(set(hp.to_values()) - set(inline)) == too_long  # nothing silently dropped or cut
         if source_dir == S3_CODE:
             assert payload is None and not too_long
-        else:
+        elif too_long:
             assert payload == hp.to_values()  # the full set ships beside the code
+        else:
+            assert payload is None  # all inline: the code package does not depend on hyperparameters
 
 
 # ------------------------------------------------------------------------------------------ PipelineDAG
