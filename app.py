@@ -9,6 +9,8 @@ Stacks:
   ``PipelineBuilderTemplate`` (only when the library provides those step types).
 * ``ConstructsLibByoRoleExample``: the same training step, running as an existing (imported, immutable)
   job role.
+* ``ConstructsLibProductionExample``: the seed's DAG with the production settings: VPC, KMS keys, spot with
+  checkpoints, caching, retries, instance type and count as pipeline parameters, network isolation.
 
 Region (SageMaker image URIs are regional, so the stacks need a concrete one), first found wins:
 
@@ -52,7 +54,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 try:
     import aws_cdk as cdk
+    from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_kms as kms
 except Exception as _exc:  # jsii starts a Node process on import: e.g. an unusable HOME stops it
     if __name__ == "__main__":
         sys.exit(_fail(_exc))
@@ -60,13 +64,21 @@ except Exception as _exc:  # jsii starts a Node process on import: e.g. an unusa
 
 from constructs_lib.constructs import PyTorchTrainingPipeline, add_aws_solutions_checks  # noqa: E402
 from constructs_lib.constructs.pipeline import ROLE_NOT_MODIFIED_WARNING_ID  # noqa: E402
-from constructs_lib.examples import seed_dag_template, seed_training_config  # noqa: E402
+from constructs_lib.examples import (  # noqa: E402
+    production_dag_template,
+    seed_dag_template,
+    seed_training_config,
+)
 from constructs_lib.template import PipelineBuilderTemplate  # noqa: E402
 
 #: Context key that selects the region of every stack.
 REGION_CONTEXT_KEY = "constructs_lib:region"
 #: Region used when neither the context nor the environment names one.
 DEFAULT_REGION = "us-east-1"
+#: The platform VPC of the production example (imported by attributes: synth needs no AWS lookup).
+EXAMPLE_VPC_ID = "vpc-0a1b2c3d4e5f60718"
+EXAMPLE_PRIVATE_SUBNET_IDS = ("subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002")
+EXAMPLE_PRIVATE_ROUTE_TABLE_IDS = ("rtb-0a1b2c3d4e5f60001", "rtb-0a1b2c3d4e5f60002")
 #: The existing role of the bring-your-own-role example.
 EXAMPLE_JOB_ROLE_ARN = "arn:aws:iam::123456789012:role/existing-sagemaker-job-role"
 
@@ -108,6 +120,54 @@ def dag_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
     return stack
 
 
+def production_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
+    """``ConstructsLibProductionExample``: the seed's DAG with every production setting switched on: a VPC
+    (imported by attributes), KMS keys, managed spot with checkpoints, step caching, retries, the training
+    instance type and count as pipeline parameters, network isolation of the processing jobs, encrypted
+    traffic between training instances, tags and a parallelism limit."""
+    region = env.region
+    assert region is not None
+    stack = cdk.Stack(
+        scope, "ConstructsLibProductionExample", env=env, description="constructs_lib: production settings"
+    )
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "PlatformVpc",
+        vpc_id=EXAMPLE_VPC_ID,
+        availability_zones=[f"{region}a", f"{region}b"],
+        private_subnet_ids=list(EXAMPLE_PRIVATE_SUBNET_IDS),
+        private_subnet_route_table_ids=list(EXAMPLE_PRIVATE_ROUTE_TABLE_IDS),
+    )
+    volume_key = kms.Key(
+        stack,
+        "JobVolumeKey",
+        description="Encrypts the ML storage volumes of the production pipeline's jobs",
+        enable_key_rotation=True,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    training = seed_training_config(
+        training_instance_type_choices=("ml.g5.12xlarge", "ml.g5.2xlarge"),
+        training_instance_count_choices=(1, 2),
+        use_spot_instances=True,
+        cache_expire_after="P30D",
+        encrypt_inter_container_traffic=True,
+    )
+    template = production_dag_template(region, training)
+    PyTorchTrainingPipeline(
+        stack,
+        "Training",
+        template=template,
+        pipeline_name="constructs-lib-production",
+        description="The seed's DAG with the production job settings",
+        kms_encryption=True,
+        vpc=vpc,
+        volume_kms_key=volume_key,
+        max_parallel_steps=2,
+        tags={"project": "constructs-lib", "data-classification": "confidential"},
+    )
+    return stack
+
+
 def byo_role_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
     """``ConstructsLibByoRoleExample``: jobs run as an existing role the construct must not modify."""
     stack = cdk.Stack(
@@ -133,6 +193,7 @@ STACKS: tuple[Callable[[cdk.App, cdk.Environment], cdk.Stack | None], ...] = (
     example_stack,
     dag_stack,
     byo_role_stack,
+    production_stack,
 )
 
 

@@ -53,6 +53,11 @@ class AccessNeeds:
             Default ``()``.
         parameters: names of pipeline parameters whose value is an S3 input location of the step (their
             defaults are in ``prefix_reads``; an execution may override them). Default ``()``.
+        kms_keys: KMS keys the job encrypts and decrypts data with (outputs, checkpoints). Default ``()``.
+        volume_keys: KMS keys of the job's ML storage volumes (SageMaker creates a grant for the volume).
+            Default ``()``.
+        subnets: subnet ids the job's network interfaces are created in (VPC mode). Default ``()``.
+        security_groups: security group ids of those network interfaces. Default ``()``.
     """
 
     creates: tuple[str, ...] = ()
@@ -63,6 +68,10 @@ class AccessNeeds:
     log_groups: tuple[str, ...] = ()
     codeartifact: tuple[str, ...] = ()
     parameters: tuple[str, ...] = ()
+    kms_keys: tuple[str, ...] = ()
+    volume_keys: tuple[str, ...] = ()
+    subnets: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -79,6 +88,10 @@ class AccessNeeds:
             f.name: tuple(v for n in items for v in getattr(n, f.name)) for f in fields(cls)
         }
         return cls(**merged)
+
+    def __or__(self, other: AccessNeeds) -> AccessNeeds:
+        """The union of two needs."""
+        return AccessNeeds.merge([self, other])
 
     def to_json(self) -> dict[str, list[str]]:
         """Plain JSON (lists of strings)."""

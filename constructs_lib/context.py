@@ -16,7 +16,7 @@ from constructs_lib.names import check_pipeline_name, check_role_arn
 if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.pipeline_context import PipelineSession
 
-__all__ = ["BuildContext", "check_pipeline_name", "check_role_arn", "resolve_region"]
+__all__ = ["BuildContext", "Infrastructure", "check_pipeline_name", "check_role_arn", "resolve_region"]
 
 #: Environment variables read, in this order, when nothing else names the region (as boto3 does).
 REGION_ENV_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
@@ -81,6 +81,57 @@ def resolve_region(
 
 
 @dataclass(frozen=True)
+class Infrastructure:
+    """Deployment-wide settings every job of the pipeline gets: the network it runs in, the KMS keys of its
+    volumes and outputs, and the tags of what SageMaker creates. The CDK construct fills it from its props
+    (``vpc=``, ``security_groups=``, ``volume_kms_key=``, ``output_kms_key=``, ``tags=``) with placeholders it
+    then substitutes by tokens; a pure-core user may pass real ids and ARNs.
+
+    Attributes:
+        subnets: subnet ids the jobs run in (``VpcConfig``/``NetworkConfig``). Default ``()``: no VPC.
+        security_group_ids: security group ids of the jobs (at least one with ``subnets``). Default ``()``.
+        volume_kms_key: KMS key (ARN) of the jobs' ML storage volumes. Default ``None``: AWS managed.
+        output_kms_key: KMS key (ARN) that encrypts the jobs' outputs and checkpoints. Default ``None``: the
+            bucket's default encryption.
+        tags: ``(key, value)`` pairs the jobs and models SageMaker creates are tagged with (sorted).
+            Default ``()``.
+    """
+
+    subnets: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    volume_kms_key: str | None = None
+    output_kms_key: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        from constructs_lib import limits
+
+        if bool(self.subnets) != bool(self.security_group_ids):
+            raise ConfigError(
+                "a VPC needs subnets and security groups together",
+                field="subnets" if not self.subnets else "security_group_ids",
+                value=(self.subnets, self.security_group_ids),
+                hint="give both, or neither for no VPC",
+            )
+        for name, shape in (("subnets", "Subnets"), ("security_group_ids", "VpcSecurityGroupIds")):
+            values = getattr(self, name)
+            limit = limits.shape(shape).max
+            if values and limit is not None and len(values) > limit:
+                raise ConfigError(
+                    f"SageMaker accepts at most {limit} {name.replace('_', ' ')}",
+                    field=name,
+                    value=len(values),
+                    hint=f"pass at most {limit}",
+                )
+        object.__setattr__(self, "tags", tuple(sorted(self.tags)))
+
+    @property
+    def vpc(self) -> bool:
+        """True when the jobs run in a VPC."""
+        return bool(self.subnets)
+
+
+@dataclass(frozen=True)
 class BuildContext:
     """Pipeline-wide inputs of the step builders.
 
@@ -91,6 +142,7 @@ class BuildContext:
         artifact_root: ``s3://bucket[/prefix]`` under which outputs go by default. Default: a placeholder
             bucket the CDK layer replaces with its artifact bucket.
         sagemaker_session: a session to build with. Default: an offline session (no AWS calls).
+        infrastructure: network, KMS keys and tags of every job. Default: none of them.
     """
 
     region: str
@@ -98,6 +150,7 @@ class BuildContext:
     role_arn: str = placeholders.JOB_ROLE_ARN
     artifact_root: str = f"s3://{placeholders.ARTIFACT_BUCKET}"
     sagemaker_session: PipelineSession | None = field(default=None, compare=False)
+    infrastructure: Infrastructure = field(default_factory=Infrastructure)
 
     def __post_init__(self) -> None:
         if not self.region:

@@ -14,6 +14,7 @@ from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 __all__ = [
     "REFERENCE_TRAINING_DIR",
     "SEED_CA_REPOSITORY_ARN",
+    "production_dag_template",
     "seed_dag_config_map",
     "seed_dag_template",
     "seed_hyperparameters",
@@ -93,6 +94,30 @@ def seed_dag_template(region: str = "us-east-1", training: PyTorchTrainingConfig
     return PipelineBuilderTemplate(
         dag=dag,
         config_map=seed_dag_config_map(training),  # type: ignore[arg-type]
+        step_builder_map=step_builder_map(),
+        region=region,
+    )
+
+
+def production_dag_template(region: str = "us-east-1", training: PyTorchTrainingConfig | None = None) -> Any:
+    """The seed's DAG with production job settings on its processing steps (network isolation: the shipped
+    scripts install nothing; caching for 30 days); ``training`` replaces the training config."""
+    from constructs_lib.config.data_load import DataLoadConfig
+    from constructs_lib.config.preprocessing_tabular import TabularPreprocessingConfig
+    from constructs_lib.registry import step_builder_map
+    from constructs_lib.template import PipelineBuilderTemplate
+
+    configs = seed_dag_config_map(training)
+    configs["data_load"] = DataLoadConfig(
+        required_columns=("customer_id", "target"), enable_network_isolation=True, cache_expire_after="P30D"
+    )
+    configs["preprocess"] = TabularPreprocessingConfig(
+        label_name="target", enable_network_isolation=True, cache_expire_after="P30D"
+    )
+    template = seed_dag_template(region, training)
+    return PipelineBuilderTemplate(
+        dag=template.dag,
+        config_map=configs,  # type: ignore[arg-type]
         step_builder_map=step_builder_map(),
         region=region,
     )

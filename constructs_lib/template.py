@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from constructs_lib.access import AccessNeeds
 from constructs_lib.builders.base import CodePackage, StepBuilderBase, StepResult
+from constructs_lib.builders.settings import BuildWarning
 from constructs_lib.config.base import StrictModel
-from constructs_lib.context import BuildContext, resolve_region
+from constructs_lib.context import BuildContext, Infrastructure, resolve_region
 from constructs_lib.dag import PipelineDAG
 from constructs_lib.definition import canonical_json, check_definition_size
 from constructs_lib.errors import ConfigError, ConstructsLibError, DagError, SynthError
@@ -57,6 +58,7 @@ class BuiltPipeline:
             permissions.
         step_types: per step, its registered step type.
         parameters: the definition's pipeline parameters.
+        warnings: what the build found risky, per step (stable ids).
         pipeline: the SageMaker SDK ``Pipeline`` object (``None`` when the build came from a cache).
         timings: seconds spent in ``resolution``, ``steps`` (SDK step objects) and ``definition``.
     """
@@ -69,6 +71,7 @@ class BuiltPipeline:
     access: Mapping[str, AccessNeeds]
     step_types: Mapping[str, str]
     parameters: tuple[PipelineParameter, ...] = ()
+    warnings: tuple[BuildWarning, ...] = ()
     pipeline: Pipeline | None = field(default=None, compare=False)
     timings: Mapping[str, float] = field(default_factory=dict, compare=False)
 
@@ -198,9 +201,12 @@ class PipelineBuilderTemplate:
         if bad:
             raise ConfigError("overrides for unknown nodes", field="overrides", value=bad)
 
-    def context(self, name: str) -> BuildContext:
-        """The :class:`BuildContext` the builders get for pipeline ``name``."""
+    def context(self, name: str, infrastructure: Infrastructure | None = None) -> BuildContext:
+        """The :class:`BuildContext` the builders get for pipeline ``name`` (with ``infrastructure``: the
+        network, KMS keys and tags every job gets; default none)."""
         kwargs: dict[str, Any] = {"region": self.region, "pipeline_name": name}
+        if infrastructure is not None:
+            kwargs["infrastructure"] = infrastructure
         if self.role is not None:
             kwargs["role_arn"] = self.role
         if self.artifact_root is not None:
@@ -256,13 +262,19 @@ class PipelineBuilderTemplate:
                 results[node] = result
         return results
 
-    def build(self, name: str) -> BuiltPipeline:
-        """Build steps, resolve edges, and produce the canonical definition of pipeline ``name``."""
+    def build(self, name: str, infrastructure: Infrastructure | None = None) -> BuiltPipeline:
+        """Build steps, resolve edges, and produce the canonical definition of pipeline ``name``.
+
+        Args:
+            name: the pipeline's name.
+            infrastructure: the network, KMS keys and tags every job gets (the CDK construct passes its
+                props as placeholders). Default ``None``: none of them.
+        """
         from constructs_lib.sdk_adapter import definition_of, pipeline, sdk
 
         check_pipeline_name(name)
         with sdk():
-            ctx = self.context(name)
+            ctx = self.context(name, infrastructure)
             t0 = time.perf_counter()
             results = self.build_steps(name, ctx)
             t_steps = time.perf_counter() - t0
@@ -297,6 +309,7 @@ class PipelineBuilderTemplate:
                 PipelineParameter(str(p["Name"]), str(p["Type"]), p.get("DefaultValue"))
                 for p in definition.get("Parameters") or ()
             ),
+            warnings=tuple(w for n in order for w in results[n].warnings),
             pipeline=pipe,
             timings={"steps": t_steps, "definition": t_def},
         )

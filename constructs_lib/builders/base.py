@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from constructs_lib.access import AccessNeeds
+from constructs_lib.builders.settings import BuildWarning
 from constructs_lib.codeartifact import CA_REPOSITORY_ARN_ENV, parse_repository_arn
 from constructs_lib.config.base import StrictModel, check_s3_uri
 from constructs_lib.context import BuildContext, resolve_region
@@ -119,6 +120,7 @@ class StepResult:
         resolutions: how each dependency was wired from a predecessor (empty for explicit inputs).
         access: what the step's jobs need at run time (see :class:`~constructs_lib.access.AccessNeeds`).
         code_packages: local code to pack and upload for the step.
+        warnings: what the build found risky (stable ids; the CDK construct adds them as annotations).
     """
 
     node: str
@@ -128,6 +130,7 @@ class StepResult:
     resolutions: tuple[Resolution, ...]
     access: AccessNeeds
     code_packages: tuple[CodePackage, ...]
+    warnings: tuple[BuildWarning, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ class BuiltStep:
     step: Step
     access: AccessNeeds
     parameters: tuple[Any, ...] = ()
+    warnings: tuple[BuildWarning, ...] = ()
 
 
 class StepBuilderBase(ABC):
@@ -369,6 +373,7 @@ class StepBuilderBase(ABC):
             resolutions=resolutions,
             access=built.access,
             code_packages=self.code_packages(),
+            warnings=built.warnings,
         )
 
     def create_step(

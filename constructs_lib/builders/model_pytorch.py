@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from constructs_lib import placeholders
 from constructs_lib.access import AccessNeeds
+from constructs_lib.builders import settings
 from constructs_lib.builders.base import BuiltStep, CodePackage, InputValue, StepBuilderBase, static_uris
 from constructs_lib.config.base import SCRIPTS_DIR, StrictModel
 from constructs_lib.config.model_pytorch import INFERENCE_SCRIPTS_DIR, PyTorchModelConfig
@@ -147,6 +148,8 @@ class PyTorchModelStepBuilder(StepBuilderBase):
             env=dict(self.config.env),
             code_location=self.context.default_location(self.step_name, "code"),
             sagemaker_session=self.context.session,
+            vpc_config=settings.vpc_config(self.context),
+            enable_network_isolation=self.config.enable_network_isolation,
         )
 
     def _build(self, inputs: Mapping[str, InputValue], depends_on: Sequence[Step]) -> BuiltStep:
@@ -162,12 +165,15 @@ class PyTorchModelStepBuilder(StepBuilderBase):
             model_data = self._model_data_parameter(str(model_data))
             created = (model_data,)
         model = self.create_model(model_data)
-        step_args = model.create(instance_type=self.config.inference_instance_type)
+        step_args = model.create(
+            instance_type=self.config.inference_instance_type, tags=settings.tags(self.context)
+        )
         step = ModelStep(
             name=self.step_name,
             step_args=step_args,
             depends_on=[s.name for s in depends_on] or None,
             repack_model_step_settings={"output_path": self.output_path},
+            retry_policies=settings.retry_policies(self.config, jobs=False) or None,
         )
         without_repack_upload(step)
         repack_images = [
@@ -189,5 +195,5 @@ class PyTorchModelStepBuilder(StepBuilderBase):
             log_groups=("/aws/sagemaker/TrainingJobs",),
             codeartifact=self.codeartifact_repositories(),
             parameters=parameters,
-        )
+        ) | settings.infrastructure_access(self.context, outputs=False, volumes=False)
         return BuiltStep(step=step, access=access, parameters=created)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from constructs_lib import limits, placeholders
 from constructs_lib.access import AccessNeeds
+from constructs_lib.builders import settings
 from constructs_lib.builders.base import BuiltStep, CodePackage, InputValue, StepBuilderBase, static_uris
 from constructs_lib.config.base import SCRIPTS_DIR
 from constructs_lib.config.processing import ProcessingJobConfig
@@ -160,15 +161,27 @@ class ProcessingStepBuilderBase(StepBuilderBase):
             for port in sorted(self.PORTS.outputs, key=lambda p: p.name)
         ]
         image = self.image_uri()
+        instances = settings.instance_choice(
+            self.step_name,
+            instance_type=self.config.processing_instance_type,
+            type_choices=self.config.processing_instance_type_choices,
+            count=self.config.processing_instance_count,
+            count_choices=self.config.processing_instance_count_choices,
+        )
+        infra = self.context.infrastructure
         processor = Processor(
             role=self.context.role_arn,
             image_uri=image,
-            instance_count=self.config.processing_instance_count,
-            instance_type=self.config.processing_instance_type,
+            instance_count=instances.instance_count,
+            instance_type=instances.instance_type,
             entrypoint=self.entrypoint(),
             volume_size_in_gb=self.config.processing_volume_size,
+            volume_kms_key=infra.volume_kms_key,
+            output_kms_key=infra.output_kms_key,
             max_runtime_in_seconds=self.config.max_runtime_seconds,
             env=dict(self.config.env) or None,
+            tags=settings.tags(self.context),
+            network_config=settings.processing_network_config(self.context, self.config),
             sagemaker_session=self.context.session,
         )
         step_args = processor.run(
@@ -178,6 +191,8 @@ class ProcessingStepBuilderBase(StepBuilderBase):
             name=self.step_name,
             step_args=step_args,
             depends_on=[s.name for s in depends_on] or None,
+            retry_policies=settings.retry_policies(self.config) or None,
+            cache_config=settings.cache_config(self.config),
         )
         reads, parameters = static_uris([inputs[port.name] for port in self.PORTS.inputs])
         access = AccessNeeds(
@@ -189,5 +204,5 @@ class ProcessingStepBuilderBase(StepBuilderBase):
             log_groups=(self.LOG_GROUP,),
             codeartifact=self.codeartifact_repositories(),
             parameters=parameters,
-        )
-        return BuiltStep(step=step, access=access)
+        ) | settings.infrastructure_access(self.context)
+        return BuiltStep(step=step, access=access, parameters=instances.parameters)

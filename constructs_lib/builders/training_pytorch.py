@@ -9,10 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from constructs_lib import limits, placeholders
 from constructs_lib.access import AccessNeeds
+from constructs_lib.builders import settings
 from constructs_lib.builders.base import BuiltStep, CodePackage, InputValue, StepBuilderBase, static_uris
+from constructs_lib.builders.settings import BuildWarning, InstanceChoice
 from constructs_lib.config.base import SCRIPTS_DIR
 from constructs_lib.config.hyperparameters import HYPERPARAMETERS_FILE
-from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
+from constructs_lib.config.training_pytorch import (
+    DEFAULT_CHECKPOINT_LOCAL_PATH,
+    MAX_RUNTIME_SECONDS,
+    PyTorchTrainingConfig,
+)
 from constructs_lib.errors import ConfigError, SynthError
 from constructs_lib.metrics import metric_definitions
 from constructs_lib.specs.training_pytorch import PYTORCH_TRAINING_PORTS
@@ -20,7 +26,13 @@ from constructs_lib.specs.training_pytorch import PYTORCH_TRAINING_PORTS
 if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.steps import Step
 
-__all__ = ["PyTorchTrainingStepBuilder"]
+__all__ = ["CHECKPOINT_DIR_ENV", "SPOT_WITHOUT_CHECKPOINTS_WARNING_ID", "PyTorchTrainingStepBuilder"]
+
+#: Environment variable naming the checkpoint directory when it is not ``/opt/ml/checkpoints`` (the
+#: reference ``train.py`` reads it).
+CHECKPOINT_DIR_ENV = "CONSTRUCTS_LIB_CHECKPOINT_DIR"
+#: Id of the warning for managed spot training without checkpoints.
+SPOT_WITHOUT_CHECKPOINTS_WARNING_ID = "constructs_lib:spot-without-checkpoints"
 
 #: SageMaker's own entries the SDK adds to ``HyperParameters`` (program, submit dir, region, log level,
 #: instance type, distribution flag): counted against botocore's 100-entry limit.
@@ -140,27 +152,44 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
         )
 
     def distribution(self) -> dict[str, Any] | None:
-        """SageMaker's ``torch_distributed`` launcher when the job has more than one GPU in total."""
+        """SageMaker's ``torch_distributed`` launcher when the job may have more than one GPU in total (over
+        every instance type and count it may run with). The toolkit then starts one process per GPU of the
+        instance the job lands on, so a choice of instance types with different GPU counts uses every GPU."""
+        from constructs_lib.config.training_pytorch import image_kind
         from constructs_lib.sdk_adapter import instance_gpu_count, torch_distributed_gpu_versions
 
         if self.config.distribution == "off":
             return None
-        gpus = instance_gpu_count(self.context.region, self.config.training_instance_type)
-        if gpus == 0 or gpus * self.config.training_instance_count <= 1:
+        layouts = {
+            (t, n): max(1, instance_gpu_count(self.context.region, t)) * n
+            for t in self.config.instance_types
+            if image_kind(t) == "gpu"
+            for n in self.config.instance_counts
+        }
+        widest = max(layouts.items(), key=lambda kv: kv[1], default=None)
+        if widest is None or widest[1] <= 1:
             # CPU: one process per host (train.py joins a gloo group itself when SM_HOSTS has several).
             return None
         supported = torch_distributed_gpu_versions()
         if self.config.framework_version not in supported:
+            (instance_type, count), gpus = widest
             raise ConfigError(
-                f"{self.config.training_instance_type} x{self.config.training_instance_count} has "
-                f"{gpus * self.config.training_instance_count} GPUs, but SageMaker's torch_distributed "
-                "launcher does not support this PyTorch version",
+                f"{instance_type} x{count} has {gpus} GPUs, but SageMaker's torch_distributed launcher does "
+                "not support this PyTorch version",
                 step=self.step_name,
                 field="framework_version",
                 value=self.config.framework_version,
                 hint=f"use one of {', '.join(supported)}, or set distribution='off' to use a single GPU",
             )
         return {"torch_distributed": {"enabled": True}}
+
+    def checkpoint_base(self) -> str | None:
+        """The S3 prefix below which each execution keeps its checkpoints (``None`` without checkpoints)."""
+        if not self.config.checkpointing:
+            return None
+        return (
+            self.config.checkpoint_s3_uri or self.context.default_location(self.step_name, "checkpoints")
+        ).rstrip("/")
 
     def configured_inputs(self) -> dict[str, InputValue]:
         return {"input_path": self.config.input_path} if self.config.input_path else {}
@@ -182,40 +211,94 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
         return {"input_path": param}
 
     # ------------------------------------------------------------------ SDK
-    def create_estimator(self) -> Any:
-        """The real ``sagemaker.pytorch.PyTorch`` estimator for this config (offline session)."""
+    def create_estimator(self, instances: InstanceChoice | None = None) -> Any:
+        """The real ``sagemaker.pytorch.PyTorch`` estimator for this config (offline session): the seed's
+        fields, the job settings, and the deployment's network, KMS keys and tags."""
         from constructs_lib.sdk_adapter import sdk
 
+        config = self.config
         inline, _ = self.hyperparameters_split()
+        environment = dict(config.env)
+        checkpoint_base = self.checkpoint_base()
+        if checkpoint_base is not None and config.checkpoint_local_path != DEFAULT_CHECKPOINT_LOCAL_PATH:
+            environment[CHECKPOINT_DIR_ENV] = config.checkpoint_local_path
+        infra = self.context.infrastructure
         with sdk():
+            from sagemaker import image_uris
             from sagemaker.pytorch import PyTorch
+            from sagemaker.workflow.execution_variables import ExecutionVariables
+            from sagemaker.workflow.functions import Join
 
+            if instances is None:
+                instances = self.instance_choice()
+            spot: dict[str, Any] = {}
+            if config.use_spot_instances:
+                spot = {
+                    "use_spot_instances": True,
+                    "max_wait": config.max_wait_seconds
+                    or min(2 * config.max_runtime_seconds, MAX_RUNTIME_SECONDS),
+                }
+            if checkpoint_base is not None:
+                spot["checkpoint_s3_uri"] = Join(
+                    on="/", values=[checkpoint_base, ExecutionVariables.PIPELINE_EXECUTION_ID]
+                )
+                spot["checkpoint_local_path"] = config.checkpoint_local_path
+            image = image_uris.retrieve(
+                "pytorch",
+                self.context.region,
+                version=config.framework_version,
+                py_version=config.py_version,
+                instance_type=config.training_instance_type,
+                image_scope="training",
+            )
             return PyTorch(
-                entry_point=self.config.training_entry_point,
+                entry_point=config.training_entry_point,
                 source_dir=self.code_uri,
-                framework_version=self.config.framework_version,
-                py_version=self.config.py_version,
-                instance_type=self.config.training_instance_type,
-                instance_count=self.config.training_instance_count,
-                volume_size=self.config.training_volume_size,
-                max_run=self.config.max_runtime_seconds,
+                framework_version=config.framework_version,
+                py_version=config.py_version,
+                # explicit: the SDK cannot look an image up for an instance type that is a parameter
+                image_uri=image if config.training_instance_type_choices else None,
+                instance_type=instances.instance_type,
+                instance_count=instances.instance_count,
+                volume_size=config.training_volume_size,
+                max_run=config.max_runtime_seconds,
                 role=self.context.role_arn,
                 sagemaker_session=self.context.session,
                 output_path=self.output_path,
                 code_location=self.context.default_location(self.step_name, "code"),
                 hyperparameters=inline,
-                environment=dict(self.config.env),
+                environment=environment,
                 metric_definitions=metric_definitions(),
                 distribution=self.distribution(),
                 debugger_hook_config=False,
                 disable_profiler=True,
+                subnets=list(infra.subnets) or None,
+                security_group_ids=list(infra.security_group_ids) or None,
+                enable_network_isolation=config.enable_network_isolation,
+                encrypt_inter_container_traffic=config.encrypt_inter_container_traffic,
+                volume_kms_key=infra.volume_kms_key,
+                output_kms_key=infra.output_kms_key,
+                tags=settings.tags(self.context),
+                **spot,
             )
+
+    def instance_choice(self) -> InstanceChoice:
+        """The job's instance type and count: values, or parameters when the config declares choices."""
+        return settings.instance_choice(
+            self.step_name,
+            instance_type=self.config.training_instance_type,
+            type_choices=self.config.training_instance_type_choices,
+            count=self.config.training_instance_count,
+            count_choices=self.config.training_instance_count_choices,
+        )
 
     def _build(self, inputs: Mapping[str, InputValue], depends_on: Sequence[Step]) -> BuiltStep:
         from sagemaker.inputs import TrainingInput
         from sagemaker.workflow.steps import TrainingStep
 
-        estimator = self.create_estimator()
+        self._check_network_isolation()
+        instances = self.instance_choice()
+        estimator = self.create_estimator(instances)
         channels = self.PORTS.channels()
         step_args = estimator.fit(
             inputs={
@@ -227,20 +310,62 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
             name=self.step_name,
             step_args=step_args,
             depends_on=[s.name for s in depends_on] or None,
+            retry_policies=settings.retry_policies(self.config) or None,
+            cache_config=settings.cache_config(self.config),
         )
         reads, parameters = static_uris(list(inputs.values()))
+        checkpoint = self.checkpoint_base()
+        # With network isolation the SDK delivers the code as an input channel ("code"): listed, then fetched;
+        # otherwise the toolkit downloads sagemaker_submit_directory with GetObject only.
+        code_listed = self.config.enable_network_isolation
         access = AccessNeeds(
             creates=("training-job",),
-            prefix_reads=reads,
-            # the toolkit downloads sagemaker_submit_directory with GetObject only
-            object_reads=(self.code_uri,),
-            writes=(self.output_path,),
+            prefix_reads=(
+                *reads,
+                *([checkpoint] if checkpoint else []),
+                *([self.code_uri] if code_listed else []),
+            ),
+            object_reads=() if code_listed else (self.code_uri,),
+            writes=(self.output_path, *([checkpoint] if checkpoint else [])),
             images=(estimator.training_image_uri(),),
             log_groups=(self.LOG_GROUP,),
             codeartifact=self.codeartifact_repositories(),
             parameters=parameters,
-        )
-        return BuiltStep(step=step, access=access)
+        ) | settings.infrastructure_access(self.context)
+        warnings: tuple[BuildWarning, ...] = ()
+        if self.config.use_spot_instances and checkpoint is None:
+            warnings = (
+                BuildWarning(
+                    SPOT_WITHOUT_CHECKPOINTS_WARNING_ID,
+                    self.step_name,
+                    "managed spot training without checkpoints: an interruption restarts training from the "
+                    "first epoch (set checkpoints='auto' or 'on')",
+                ),
+            )
+        return BuiltStep(step=step, access=access, parameters=instances.parameters, warnings=warnings)
+
+    def _check_network_isolation(self) -> None:
+        """Network isolation blocks every network call of the container: a ``requirements.txt`` (the toolkit
+        installs it with pip) or a CodeArtifact repository could not work."""
+        if not self.config.enable_network_isolation:
+            return
+        if self.codeartifact_repositories():
+            raise ConfigError(
+                "CA_REPOSITORY_ARN needs network access, but enable_network_isolation=True",
+                step=self.step_name,
+                field="enable_network_isolation",
+                value=True,
+                hint="drop CA_REPOSITORY_ARN (ship the packages in source_dir), or turn network isolation off",
+            )
+        if self.config.is_local_source and (Path(self.config.source_dir) / "requirements.txt").is_file():
+            raise ConfigError(
+                "source_dir has a requirements.txt, which SageMaker's toolkit installs with pip: impossible "
+                "with enable_network_isolation=True",
+                step=self.step_name,
+                field="enable_network_isolation",
+                value=True,
+                hint="vendor the packages into source_dir and remove requirements.txt, or turn isolation off",
+            )
 
     def training_job_arguments(self, input_path: str = "s3://constructs-lib-local/input/") -> dict[str, Any]:
         """The step's ``Arguments`` exactly as in a pipeline definition (for the local run and tests)."""

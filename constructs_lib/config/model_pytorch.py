@@ -11,7 +11,6 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from constructs_lib import limits
 from constructs_lib.config.base import (
     SCRIPTS_DIR,
-    StrictModel,
     check_entry_point,
     check_env,
     check_framework_pair,
@@ -20,6 +19,7 @@ from constructs_lib.config.base import (
     check_region,
     check_s3_uri,
 )
+from constructs_lib.config.job import DEFAULT_STEP_RETRY_POLICIES, JobSettings, RetryPolicy
 from constructs_lib.errors import ConfigError
 
 __all__ = ["GRAVITON_FAMILIES", "INFERENCE_SCRIPTS_DIR", "SDK_MODEL_ENV", "PyTorchModelConfig"]
@@ -46,7 +46,7 @@ GRAVITON_FAMILIES = ("m6g", "m6gd", "c6g", "c6gd", "c6gn", "c7g", "r6g", "r6gd")
 _ARM_FAMILY = re.compile(r"^[a-z]+\d+g[a-z]*$")
 
 
-class PyTorchModelConfig(StrictModel):
+class PyTorchModelConfig(JobSettings):
     """Configuration of the PyTorch model step: a ``CreateModel`` with the PyTorch *inference* image.
 
     The SageMaker SDK adds the inference code to the training job's ``model.tar.gz`` (under ``code/``) in a
@@ -55,6 +55,10 @@ class PyTorchModelConfig(StrictModel):
     """
 
     SHIPPED_ENTRY_POINT: ClassVar[str] = "inference.py"
+
+    retry_policies: tuple[RetryPolicy, ...] = DEFAULT_STEP_RETRY_POLICIES
+    """The step's retry policies (``Step.*`` exception types only: a model step starts no job). Default: the
+    step-call policy of :data:`~constructs_lib.config.job.DEFAULT_RETRY_POLICIES`."""
 
     framework_version: str
     """Required. PyTorch version of the inference image, e.g. ``1.13.1`` or ``2.3.0`` (normally the training
@@ -186,6 +190,19 @@ class PyTorchModelConfig(StrictModel):
     @classmethod
     def _region(cls, v: str | None) -> str | None:
         return check_region(v)
+
+    @field_validator("retry_policies")
+    @classmethod
+    def _step_retries_only(cls, v: tuple[RetryPolicy, ...]) -> tuple[RetryPolicy, ...]:
+        jobs = [i for i, p in enumerate(v) if p.retries_jobs]
+        if jobs:
+            raise ConfigError(
+                "a model step creates no job: only Step.* exception types can be retried",
+                field=f"retry_policies[{jobs[0]}]",
+                value=v[jobs[0]].exception_types,
+                hint="keep the Step.SERVICE_FAULT / Step.THROTTLING policies",
+            )
+        return v
 
     @model_validator(mode="after")
     def _checks(self) -> Self:

@@ -13,7 +13,6 @@ from pydantic import Field, StrictInt, field_validator, model_validator
 from constructs_lib import limits
 from constructs_lib.config.base import (
     SCRIPTS_DIR,
-    StrictModel,
     check_entry_point,
     check_env,
     check_instance_type,
@@ -22,6 +21,7 @@ from constructs_lib.config.base import (
     check_s3_uri,
     check_source_location,
 )
+from constructs_lib.config.job import ComputeJobSettings, check_count_choices, check_type_choices
 from constructs_lib.errors import ConfigError
 
 __all__ = ["ProcessingJobConfig", "check_processing_arguments"]
@@ -67,8 +67,9 @@ def _cpu_family(instance_type: str) -> bool:
     return not family.startswith(("g", "p", "inf", "trn"))
 
 
-class ProcessingJobConfig(StrictModel):
-    """Fields shared by the library's SageMaker Processing steps (scikit-learn image, shipped script)."""
+class ProcessingJobConfig(ComputeJobSettings):
+    """Fields shared by the library's SageMaker Processing steps (scikit-learn image, shipped script), plus
+    the job settings every compute step shares (:class:`~constructs_lib.config.job.ComputeJobSettings`)."""
 
     #: Directory under ``constructs_lib/scripts`` holding the shipped script (set by each subclass).
     SHIPPED_SOURCE: ClassVar[str] = ""
@@ -114,6 +115,18 @@ class ProcessingJobConfig(StrictModel):
     """S3 prefix of the job's outputs: each goes to ``<output_path>/<execution id>/<output name>``, so runs
     never overwrite each other. Default ``None``: ``<artifact root>/<pipeline>/<node>``, in the construct's
     artifact bucket."""
+
+    processing_instance_type_choices: tuple[str, ...] = ()
+    """Instance types an execution may pick without a redeploy: with choices the instance type is the
+    pipeline parameter ``<node>InstanceType`` (default ``processing_instance_type``, which must be a choice;
+    SageMaker refuses any other value when the execution starts). Each is checked at synth like
+    ``processing_instance_type`` (a CPU processing type). Default ``()``: a fixed instance type."""
+
+    processing_instance_count_choices: tuple[StrictInt, ...] = ()
+    """Instance counts an execution may pick: with choices the count is the pipeline parameter
+    ``<node>InstanceCount`` (default ``processing_instance_count``, which must be a choice), each ``1..100``;
+    SageMaker has no allowed values for an integer parameter, so a count outside them is not refused at
+    start. Default ``()``: a fixed count."""
 
     region: str | None = None
     """AWS region for image URIs. Default ``None``: the pipeline's (stack's) region."""
@@ -224,6 +237,39 @@ class ProcessingJobConfig(StrictModel):
     @classmethod
     def _region(cls, v: str | None) -> str | None:
         return check_region(v)
+
+    @model_validator(mode="after")
+    def _choices(self) -> Self:
+        check_type_choices(
+            self.processing_instance_type_choices,
+            default=self.processing_instance_type,
+            field="processing_instance_type_choices",
+            default_field="processing_instance_type",
+            allowed=limits.processing_instance_types(),
+            kind="processing",
+        )
+        for i, choice in enumerate(self.processing_instance_type_choices):
+            if not _cpu_family(choice):
+                raise ConfigError(
+                    "SageMaker's scikit-learn image runs on CPU instances only",
+                    field=f"processing_instance_type_choices[{i}]",
+                    value=choice,
+                    hint="use CPU types such as ml.m5.xlarge or ml.c5.2xlarge",
+                )
+        shape = limits.shape("ProcessingInstanceCount")
+        check_count_choices(
+            self.processing_instance_count_choices,
+            default=self.processing_instance_count,
+            field="processing_instance_count_choices",
+            default_field="processing_instance_count",
+            high=shape.max or 100,
+        )
+        return self
+
+    @property
+    def instance_types(self) -> tuple[str, ...]:
+        """Every instance type the job may run on (the choices, or the one type)."""
+        return self.processing_instance_type_choices or (self.processing_instance_type,)
 
     @model_validator(mode="after")
     def _shipped_entry_point(self) -> Self:

@@ -10,7 +10,6 @@ from pydantic import Field, StrictInt, ValidationInfo, field_validator, model_va
 from constructs_lib import limits
 from constructs_lib.codeartifact import CA_REPOSITORY_ARN_ENV, parse_repository_arn
 from constructs_lib.config.base import (
-    StrictModel,
     check_entry_point,
     check_env,
     check_framework_pair,
@@ -22,17 +21,25 @@ from constructs_lib.config.base import (
     check_source_location,
 )
 from constructs_lib.config.hyperparameters import ModelHyperparameters
+from constructs_lib.config.job import ComputeJobSettings, check_count_choices, check_type_choices
 from constructs_lib.errors import ConfigError
 
-__all__ = ["MAX_RUNTIME_SECONDS", "PyTorchTrainingConfig"]
+__all__ = ["DEFAULT_CHECKPOINT_LOCAL_PATH", "MAX_RUNTIME_SECONDS", "PyTorchTrainingConfig", "image_kind"]
 
 #: SageMaker's documented ceiling for ``StoppingCondition.MaxRuntimeInSeconds`` (28 days); botocore
 #: publishes only the minimum (1).
 MAX_RUNTIME_SECONDS = 28 * 24 * 3600
+#: Where SageMaker syncs a training job's checkpoints in the container (``CheckpointConfig.LocalPath``).
+DEFAULT_CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+#: Most instances a training job may have (SageMaker's documented default quota ceiling is lower; the API
+#: accepts this many).
+MAX_TRAINING_INSTANCE_COUNT = 100
 
 
-class PyTorchTrainingConfig(StrictModel):
-    """Configuration of one PyTorch training step (the seed's table, same names and defaults)."""
+class PyTorchTrainingConfig(ComputeJobSettings):
+    """Configuration of one PyTorch training step (the seed's table, same names and defaults), plus the job
+    settings every compute step shares (:class:`~constructs_lib.config.job.ComputeJobSettings`: retries,
+    caching, network isolation, inter-container encryption)."""
 
     training_instance_type: str = "ml.g5.12xlarge"
     """Instance type of the training job; one of botocore's ``TrainingInstanceType`` values.
@@ -81,6 +88,46 @@ class PyTorchTrainingConfig(StrictModel):
     """``auto`` (default): SageMaker's ``torch_distributed`` launcher (DDP, one process per GPU) when the
     instance has more than one GPU or there is more than one GPU instance; CPU multi-instance jobs run one
     process per host that joins a gloo group. ``off``: always a single process per host."""
+
+    use_spot_instances: bool = False
+    """Train on managed spot capacity (up to ~90% cheaper; SageMaker may interrupt and resume the job).
+    Default ``False``."""
+
+    max_wait_seconds: StrictInt | None = None
+    """With spot: the most the job may take including waits for capacity
+    (``StoppingCondition.MaxWaitTimeInSeconds``), ``>= max_runtime_seconds`` and at most 28 days. Default
+    ``None``: twice ``max_runtime_seconds``, capped at 28 days. Only with ``use_spot_instances``."""
+
+    checkpoints: Literal["auto", "on", "off"] = "auto"
+    """Checkpoint syncing (``CheckpointConfig``): SageMaker copies ``checkpoint_local_path`` to
+    ``checkpoint_s3_uri`` while the job runs and back when it restarts (after a spot interruption or a job
+    retry of the same execution), and the reference ``train.py`` resumes from the newest checkpoint.
+    ``auto`` (default): on with spot, off otherwise; ``on``; ``off`` (with spot: a warning
+    ``constructs_lib:spot-without-checkpoints``, an interruption restarts training from scratch)."""
+
+    checkpoint_s3_uri: str | None = None
+    """Where checkpoints are kept. Default ``None``: ``<artifact root>/<pipeline>/<node>/checkpoints/
+    <execution id>`` — one prefix per execution, so a new execution never resumes an old one's training;
+    the job role may read and write it."""
+
+    checkpoint_local_path: str = DEFAULT_CHECKPOINT_LOCAL_PATH
+    """The directory in the container that is synced (absolute). Default ``/opt/ml/checkpoints``; another
+    path is passed to the script as ``CONSTRUCTS_LIB_CHECKPOINT_DIR``."""
+
+    training_instance_type_choices: tuple[str, ...] = ()
+    """Instance types an execution may pick without a redeploy: with choices the instance type is the
+    pipeline parameter ``<node>InstanceType`` (default ``training_instance_type``, which must be a choice;
+    SageMaker refuses any other value when the execution starts). Every choice is checked at synth: a
+    training instance type, the same image kind (CPU or GPU) as the default, and the distribution rule (any
+    GPU choice turns on SageMaker's ``torch_distributed`` launcher, which starts one process per GPU of the
+    instance the job lands on). Default ``()``: a fixed instance type."""
+
+    training_instance_count_choices: tuple[StrictInt, ...] = ()
+    """Instance counts an execution may pick: with choices the count is the pipeline parameter
+    ``<node>InstanceCount`` (default ``training_instance_count``, which must be a choice). Each is checked at
+    synth (``1..100``); SageMaker has no allowed values for an integer parameter, so a count outside the
+    choices is not refused at start (the job is still correct: the training script uses every host).
+    Default ``()``: a fixed count."""
 
     region: str | None = None
     """AWS region for image URIs. Default ``None``: the pipeline's (stack's) region."""
@@ -156,12 +203,95 @@ class PyTorchTrainingConfig(StrictModel):
     def _region(cls, v: str | None) -> str | None:
         return check_region(v)
 
+    @field_validator("checkpoint_s3_uri")
+    @classmethod
+    def _checkpoint_uri(cls, v: str | None) -> str | None:
+        return None if v is None else check_s3_uri(v, field="checkpoint_s3_uri")
+
+    @field_validator("checkpoint_local_path")
+    @classmethod
+    def _checkpoint_path(cls, v: str) -> str:
+        shape = limits.shape("DirectoryPath")
+        if not v.startswith("/") or len(v) > (shape.max or 4096) or ".." in v.split("/"):
+            raise ConfigError(
+                "must be an absolute directory path in the container",
+                field="checkpoint_local_path",
+                value=v,
+                hint=f"e.g. {DEFAULT_CHECKPOINT_LOCAL_PATH!r}",
+            )
+        return v.rstrip("/") or "/"
+
     @model_validator(mode="after")
     def _pair(self) -> Self:
         check_framework_pair("pytorch", "training", self.framework_version, self.py_version)
         return self
 
+    @model_validator(mode="after")
+    def _spot_and_choices(self) -> Self:
+        if self.max_wait_seconds is not None:
+            if not self.use_spot_instances:
+                raise ConfigError(
+                    "max_wait_seconds applies to managed spot training only",
+                    field="max_wait_seconds",
+                    value=self.max_wait_seconds,
+                    hint="set use_spot_instances=True, or drop max_wait_seconds",
+                )
+            check_range(
+                self.max_wait_seconds,
+                field="max_wait_seconds",
+                low=self.max_runtime_seconds,
+                high=MAX_RUNTIME_SECONDS,
+                unit="seconds",
+                what="must be at least max_runtime_seconds and at most 28 days",
+            )
+        if self.checkpoints == "off" and self.checkpoint_s3_uri is not None:
+            raise ConfigError(
+                "checkpoint_s3_uri is set but checkpoints='off'",
+                field="checkpoint_s3_uri",
+                value=self.checkpoint_s3_uri,
+                hint="drop checkpoint_s3_uri, or set checkpoints='on'",
+            )
+        check_type_choices(
+            self.training_instance_type_choices,
+            default=self.training_instance_type,
+            field="training_instance_type_choices",
+            default_field="training_instance_type",
+            allowed=limits.training_instance_types(),
+            kind="training",
+        )
+        check_count_choices(
+            self.training_instance_count_choices,
+            default=self.training_instance_count,
+            field="training_instance_count_choices",
+            default_field="training_instance_count",
+            high=MAX_TRAINING_INSTANCE_COUNT,
+        )
+        kinds = {t: image_kind(t) for t in self.instance_types}
+        if len(set(kinds.values())) > 1:
+            raise ConfigError(
+                "the instance type choices need different training images (CPU and GPU or Neuron)",
+                field="training_instance_type_choices",
+                value=dict(sorted(kinds.items())),
+                hint="choose instance types of one kind: all CPU or all GPU",
+            )
+        return self
+
     # ------------------------------------------------------------------ derived
+    @property
+    def instance_types(self) -> tuple[str, ...]:
+        """Every instance type the job may run on (the choices, or the one type)."""
+        return self.training_instance_type_choices or (self.training_instance_type,)
+
+    @property
+    def instance_counts(self) -> tuple[int, ...]:
+        """Every instance count the job may have (the choices, or the one count)."""
+        return self.training_instance_count_choices or (self.training_instance_count,)
+
+    @property
+    def checkpointing(self) -> bool:
+        """True when the job syncs checkpoints (``checkpoints`` on, or auto with spot)."""
+        return self.checkpoints == "on" or (self.checkpoints == "auto" and self.use_spot_instances)
+
     @property
     def is_local_source(self) -> bool:
         """True when ``source_dir`` is a local directory (packed and shipped as an asset)."""
@@ -174,3 +304,13 @@ class PyTorchTrainingConfig(StrictModel):
     def fingerprint(self) -> str:
         """Canonical JSON of the config (for reports and cache keys)."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+def image_kind(instance_type: str) -> str:
+    """Which framework image an instance type needs, by its family as the SageMaker SDK decides
+    (``sagemaker.image_uris._processor``): ``gpu`` for the ``g*``/``p*`` families, ``neuron`` for ``inf*``/
+    ``trn*``, ``cpu`` otherwise (a test keeps this equal to the SDK for every training instance type)."""
+    family = instance_type.split(".")[1] if instance_type.count(".") == 2 else ""
+    if family.startswith(("inf", "trn")):
+        return "neuron"
+    return "gpu" if family[:1] in ("g", "p") else "cpu"

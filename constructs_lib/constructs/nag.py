@@ -56,9 +56,14 @@ R_LOG_GROUP = (
 R_STAR = (
     "These actions have no resource-level permissions in IAM: ecr:GetAuthorizationToken (registry login "
     "before pulling the training image), cloudwatch:PutMetricData (limited by a cloudwatch:namespace "
-    "condition to the pipeline's job namespaces, e.g. /aws/sagemaker/TrainingJobs), and "
+    "condition to the pipeline's job namespaces, e.g. /aws/sagemaker/TrainingJobs), "
     "sts:GetServiceBearerToken (limited by an sts:AWSServiceName condition to codeartifact.amazonaws.com; "
-    "only with CA_REPOSITORY_ARN)."
+    "only with CA_REPOSITORY_ARN), and in VPC mode ec2:DescribeVpcs/Subnets/SecurityGroups/"
+    "NetworkInterfaces/DhcpOptions (read-only)."
+)
+R_ENI = (
+    "VPC mode: SageMaker creates, shares and deletes the jobs' network interfaces with generated ids; the "
+    "grant is limited by an ec2:Subnet condition to the pipeline's subnets, in this account and region."
 )
 R_S3_PREFIX = (
     "Object-level grant under one S3 prefix that the pipeline declares (inputs read, outputs written); "
@@ -119,6 +124,13 @@ ACKNOWLEDGED_FINDINGS: tuple[AcknowledgedFinding, ...] = (
         "job role",
         "one per declared S3 input/output prefix (object ARNs end in *)",
         R_S3_PREFIX,
+    ),
+    AcknowledgedFinding(
+        "AwsSolutions-IAM5",
+        "Resource::arn:<AWS::Partition>:ec2:<region>:<AWS::AccountId>:network-interface/*",
+        "job role",
+        "with a VPC",
+        R_ENI,
     ),
     AcknowledgedFinding(
         "AwsSolutions-IAM5",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Unpack
 
 from aws_cdk import Annotations, Stack, Tags, Token
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -24,7 +25,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from constructs_lib import placeholders
+from constructs_lib import limits, placeholders
 from constructs_lib.access import AccessNeeds, ecr_repository, parse_s3_uri
 from constructs_lib.codeartifact import parse_repository_arn
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
@@ -37,9 +38,12 @@ from constructs_lib.constructs.policies import (
     S3Read,
     attach,
     job_role_statements,
+    network_statements,
     object_read,
+    output_key_statements,
     pipeline_role_statements,
     prefix_read,
+    volume_key_statements,
 )
 from constructs_lib.constructs.props import (
     DEFAULT_INLINE_THRESHOLD_CHARS,
@@ -49,6 +53,7 @@ from constructs_lib.constructs.props import (
     PipelineProps,
 )
 from constructs_lib.constructs.storage import ArtifactStorage
+from constructs_lib.context import Infrastructure
 from constructs_lib.definition import canonical_json, check_definition_size, find_placeholders, substitute
 from constructs_lib.errors import ConfigError, ConstructsLibError, SynthError
 from constructs_lib.template import BuiltPipeline, PipelineBuilderTemplate
@@ -75,6 +80,8 @@ ROLE_NOT_MODIFIED_WARNING_ID = "constructs_lib:role-not-modified"
 _MAX_BUCKET = "b" * 63
 _MAX_ROLE_ARN = "arn:aws-iso-b:iam::000000000000:role/" + "r" * 64
 _MAX_ASSET_URL = f"s3://{_MAX_BUCKET}/{'k' * 64}.tar.gz"
+_MAX_KEY_ARN = "arn:aws-iso-b:kms:us-isob-east-1:000000000000:key/" + "k" * 36
+_MAX_NETWORK_ID = "subnet-" + "0" * 17
 
 #: Above this many distinct key prefixes under ``<pipeline name>/`` in the artifact bucket, the job role's
 #: S3 grants name the pipeline's prefix instead (about 200 policy characters per step prefix would pass
@@ -208,7 +215,10 @@ class SageMakerPipeline(Construct):
         self._policy_dependencies: list[Construct] = []
         self._storage()
         self._roles()
+        self._network()
         self.built: BuiltPipeline = self._build()
+        for warning in self.built.warnings:
+            Annotations.of(self).add_warning_v2(warning.id, f"step {warning.step!r}: {warning.message}")
         code = self._code(self.built)
         definition = self._definition(self.built, code)
         self._grants(self.built, code)
@@ -273,10 +283,74 @@ class SageMakerPipeline(Construct):
         #: The role SageMaker Pipelines runs the pipeline as.
         self.pipeline_role: iam.IRole = pipeline_role
 
+    def _network(self) -> None:
+        """The jobs' subnets, security groups (one created in ``vpc`` when none is given) and KMS keys, and the
+        placeholders the core builds the definition with."""
+        props = self.props
+        subnets: list[ec2.ISubnet] = list(props.subnets)
+        if props.vpc is not None:
+            selection = props.vpc_subnets or ec2.SubnetSelection()
+            fields = (
+                "availability_zones",
+                "one_per_az",
+                "subnet_filters",
+                "subnet_group_name",
+                "subnets",
+                "subnet_type",
+            )
+            chosen = {f: getattr(selection, f) for f in fields if getattr(selection, f) is not None}
+            subnets = list(props.vpc.select_subnets(**chosen).subnets)
+            if not subnets:
+                raise ConfigError("the subnet selection of vpc selects no subnet", field="vpc_subnets")
+        max_subnets = limits.shape("Subnets").max or 16
+        if len(subnets) > max_subnets:
+            raise ConfigError(
+                f"SageMaker accepts at most {max_subnets} subnets, the selection has {len(subnets)}",
+                field="vpc_subnets",
+                hint="select fewer subnets (e.g. ec2.SubnetSelection(subnet_group_name=...))",
+            )
+        groups: list[ec2.ISecurityGroup] = list(props.security_groups)
+        #: The security group created for the jobs (``None`` when given or without a VPC).
+        self.security_group: ec2.SecurityGroup | None = None
+        if subnets and not groups and props.vpc is not None:
+            self.security_group = ec2.SecurityGroup(
+                self,
+                "JobSecurityGroup",
+                vpc=props.vpc,
+                description=f"SageMaker jobs of pipeline {props.pipeline_name}: outbound, and between instances",
+                allow_all_outbound=True,
+            )
+            # distributed training talks between the job's instances
+            self.security_group.add_ingress_rule(
+                self.security_group, ec2.Port.all_traffic(), "between the instances of one job"
+            )
+            groups = [self.security_group]
+        #: The jobs' subnets (empty without a VPC).
+        self.subnets: list[ec2.ISubnet] = subnets
+        #: The jobs' security groups (empty without a VPC).
+        self.security_groups: list[ec2.ISecurityGroup] = groups
+        #: KMS key of the jobs' volumes (``None``: AWS managed).
+        self.volume_kms_key: kms.IKey | None = props.volume_kms_key or self.encryption_key
+        #: KMS key of the jobs' outputs (``None``: the bucket's default encryption).
+        self.output_kms_key: kms.IKey | None = props.output_kms_key or self.encryption_key
+        self._infrastructure = Infrastructure(
+            subnets=tuple(placeholders.subnet(i) for i in range(len(subnets))),
+            security_group_ids=tuple(placeholders.security_group(i) for i in range(len(groups))),
+            volume_kms_key=placeholders.VOLUME_KEY if self.volume_kms_key is not None else None,
+            output_kms_key=placeholders.OUTPUT_KEY if self.output_kms_key is not None else None,
+            tags=tuple(props.tags.items()),
+        )
+        self._infrastructure_values: dict[str, str] = {
+            **{placeholders.subnet(i): s.subnet_id for i, s in enumerate(subnets)},
+            **{placeholders.security_group(i): g.security_group_id for i, g in enumerate(groups)},
+            **({placeholders.VOLUME_KEY: self.volume_kms_key.key_arn} if self.volume_kms_key else {}),
+            **({placeholders.OUTPUT_KEY: self.output_kms_key.key_arn} if self.output_kms_key else {}),
+        }
+
     def _build(self) -> BuiltPipeline:
         """The core's build of the definition (placeholders not yet substituted)."""
         try:
-            return self.props.template.build(self.props.pipeline_name)
+            return self.props.template.build(self.props.pipeline_name, self._infrastructure)
         except ConstructsLibError:
             raise
         except Exception as exc:
@@ -311,6 +385,7 @@ class SageMakerPipeline(Construct):
             f"s3://{placeholders.ARTIFACT_BUCKET}": f"s3://{self.artifact_bucket.bucket_name}",
             placeholders.JOB_ROLE_ARN: self.job_role.role_arn,
             **code.urls,
+            **self._infrastructure_values,
         }
         definition: dict[str, Any] = substitute(built.definition, replacements)
         left = find_placeholders(definition)
@@ -329,6 +404,7 @@ class SageMakerPipeline(Construct):
                 if Token.is_unresolved(self.job_role.role_arn)
                 else self.job_role.role_arn,
                 **dict.fromkeys(code.urls, _MAX_ASSET_URL),
+                **{k: _MAX_KEY_ARN if "key" in k else _MAX_NETWORK_ID for k in self._infrastructure_values},
             },
         )
         #: Length of the definition with every deploy-time value at its maximum length.
@@ -338,15 +414,27 @@ class SageMakerPipeline(Construct):
     def _grants(self, built: BuiltPipeline, code: _Code) -> None:
         """Both roles' statements, from the steps' access needs alone."""
         access = built.pipeline_access()
-        self._attach(self.job_role, self._job_document, self._job_grants(access, code), "job_role")
-        self._attach(
-            self.pipeline_role,
-            self._pipeline_document,
-            pipeline_role_statements(
+        values = self._infrastructure_values
+        volume_keys = [values[k] for k in access.volume_keys]
+        job = [
+            *self._job_grants(access, code),
+            *output_key_statements([values[k] for k in access.kms_keys]),
+            *volume_key_statements(volume_keys),
+            *network_statements(
+                stack=Stack.of(self),
+                subnet_ids=[values[s] for s in access.subnets],
+                group_ids=[values[g] for g in access.security_groups],
+            ),
+        ]
+        self._attach(self.job_role, self._job_document, job, "job_role")
+        pipeline = [
+            *pipeline_role_statements(
                 stack=Stack.of(self), creates=access.creates, job_role_arn=self.job_role.role_arn
             ),
-            "pipeline_role",
-        )
+            # SageMaker creates the volume grant for the jobs the pipeline role starts
+            *volume_key_statements(volume_keys),
+        ]
+        self._attach(self.pipeline_role, self._pipeline_document, pipeline, "pipeline_role")
 
     def _job_grants(self, access: AccessNeeds, code: _Code) -> list[Grant]:
         stack = Stack.of(self)
@@ -457,6 +545,9 @@ class SageMakerPipeline(Construct):
             pipeline_definition=pipeline_definition,
             role_arn=self.pipeline_role.role_arn,
             pipeline_description=props.description,
+            parallelism_configuration=(
+                {"MaxParallelExecutionSteps": props.max_parallel_steps} if props.max_parallel_steps else None
+            ),
         )
         if self.definition_deployment is not None:
             self.cfn_pipeline.node.add_dependency(self.definition_deployment)

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from constructs_lib.access import EcrRepository
 from constructs_lib.codeartifact import CodeArtifactRepository
-from constructs_lib.constructs.nag import R_JOB_ARNS, R_LOG_GROUP, R_LOG_STREAMS, R_S3_PREFIX, R_STAR
+from constructs_lib.constructs.nag import R_ENI, R_JOB_ARNS, R_LOG_GROUP, R_LOG_STREAMS, R_S3_PREFIX, R_STAR
 from constructs_lib.errors import SynthError
 
 __all__ = [
@@ -27,9 +27,12 @@ __all__ = [
     "Grant",
     "S3Read",
     "job_role_statements",
+    "network_statements",
     "object_read",
+    "output_key_statements",
     "pipeline_role_statements",
     "prefix_read",
+    "volume_key_statements",
 ]
 
 #: SageMaker resource type a step creates -> the API actions the pipeline role calls for it, in the order
@@ -294,6 +297,103 @@ def codeartifact_statements(repositories: Iterable[CodeArtifactRepository]) -> l
                 actions=["sts:GetServiceBearerToken"],
                 resources=["*"],
                 conditions={"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}},
+            ),
+            R_STAR,
+        ),
+    ]
+
+
+def output_key_statements(key_arns: Sequence[str]) -> list[Grant]:
+    """The job role encrypts its outputs and checkpoints with the output KMS key: S3 server-side encryption
+    needs ``kms:GenerateDataKey`` to write and ``kms:Decrypt`` for multipart parts and reads, only through S3
+    (``kms:ViaService``); SageMaker's ``OutputDataConfig.KmsKeyId`` also documents ``kms:Encrypt`` for the
+    execution role (SageMaker's own call, so no ``kms:ViaService`` to rely on)."""
+    if not key_arns:
+        return []
+    keys = _unique(key_arns)
+    return [
+        Grant(
+            iam.PolicyStatement(
+                sid="UseOutputKey",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=keys,
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.{Aws.URL_SUFFIX}"}},
+            )
+        ),
+        Grant(iam.PolicyStatement(sid="EncryptOutputs", actions=["kms:Encrypt"], resources=keys)),
+    ]
+
+
+def volume_key_statements(key_arns: Sequence[str]) -> list[Grant]:
+    """A volume KMS key: SageMaker creates a grant on it for the job's ML storage volumes; the grant may be
+    for AWS resources only (``kms:GrantIsForAWSResource``), and the key may be described."""
+    if not key_arns:
+        return []
+    keys = _unique(key_arns)
+    return [
+        Grant(
+            iam.PolicyStatement(
+                sid="GrantVolumeKey",
+                actions=["kms:CreateGrant"],
+                resources=keys,
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        ),
+        Grant(iam.PolicyStatement(sid="DescribeVolumeKey", actions=["kms:DescribeKey"], resources=keys)),
+    ]
+
+
+def network_statements(*, stack: Stack, subnet_ids: Sequence[str], group_ids: Sequence[str]) -> list[Grant]:
+    """VPC mode: the job role creates, shares and deletes the jobs' network interfaces in the given subnets
+    only (``ec2:Subnet``), with the given security groups, and may describe the VPC (the ``Describe*``
+    actions have no resource-level permissions)."""
+    if not subnet_ids:
+        return []
+    base = f"arn:{Aws.PARTITION}:ec2:{stack.region}:{stack.account}"
+    eni = f"{base}:network-interface/*"
+    subnet_arns = [f"{base}:subnet/{s}" for s in subnet_ids]
+    in_subnets = {"ArnEquals": {"ec2:Subnet": subnet_arns}}
+    return [
+        Grant(
+            iam.PolicyStatement(
+                sid="CreateJobEnis",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[eni],
+                conditions=in_subnets,
+            ),
+            R_ENI,
+        ),
+        Grant(
+            iam.PolicyStatement(
+                sid="UseJobSubnets",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[*subnet_arns, *(f"{base}:security-group/{g}" for g in group_ids)],
+            )
+        ),
+        Grant(
+            iam.PolicyStatement(
+                sid="ManageJobEnis",
+                actions=[
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                resources=[eni],
+                conditions=in_subnets,
+            ),
+            R_ENI,
+        ),
+        Grant(
+            iam.PolicyStatement(
+                sid="DescribeNetwork",
+                actions=[
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                ],
+                resources=["*"],
             ),
             R_STAR,
         ),

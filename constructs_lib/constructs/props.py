@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypedDict, get_args
 
 from aws_cdk import Token
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -75,6 +76,13 @@ class PipelineOptions(TypedDict, total=False):
     description: str | None
     tags: Mapping[str, str] | None
     input_locations: Sequence[InputLocationLike]
+    vpc: ec2.IVpc | None
+    vpc_subnets: ec2.SubnetSelection | None
+    subnets: Sequence[ec2.ISubnet]
+    security_groups: Sequence[ec2.ISecurityGroup]
+    volume_kms_key: kms.IKey | None
+    output_kms_key: kms.IKey | None
+    max_parallel_steps: int | None
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,25 @@ class PipelineProps:
             them (and decrypt with a bucket's known KMS key). Default ``()``: only the parameters' default
             locations and the pipeline's own outputs are readable, so an override pointing anywhere else is
             denied by IAM when the job starts.
+        vpc: run every job (and the model) in this VPC (``VpcConfig``/``NetworkConfig``); the job role gets
+            the EC2 network-interface permissions SageMaker needs, limited to the chosen subnets. Default
+            ``None``: no VPC (and no EC2 permission), unless ``subnets`` is given.
+        vpc_subnets: which subnets of ``vpc``. Default ``None``: CDK's default selection (the private subnets,
+            else the isolated, else the public ones). At most 16 (SageMaker's limit).
+        subnets: the subnets, given directly (without ``vpc``; then ``security_groups`` is required). Default
+            ``()``.
+        security_groups: the jobs' security groups (at most 5). Default ``()``: with ``vpc``, one security group
+            is created that allows all outbound traffic and inbound traffic only from itself (distributed
+            training talks between the job's instances).
+        volume_kms_key: KMS key of the jobs' ML storage volumes (``VolumeKmsKeyId``). Default ``None``: the
+            artifact bucket's KMS key when it has one, else AWS managed encryption. The job role (and the
+            pipeline role, which creates the jobs) may create grants on it only for AWS resources
+            (``kms:GrantIsForAWSResource``).
+        output_kms_key: KMS key that encrypts the jobs' outputs and checkpoints (``KmsKeyId``). Default
+            ``None``: the artifact bucket's KMS key when it has one, else the bucket's default encryption.
+        max_parallel_steps: the most steps of one execution that run at once
+            (``ParallelismConfiguration.MaxParallelExecutionSteps``, ``>= 1``). Default ``None``: SageMaker's
+            default (50).
     """
 
     template: PipelineBuilderTemplate
@@ -136,6 +163,13 @@ class PipelineProps:
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     input_locations: tuple[InputLocationLike, ...] = ()
+    vpc: ec2.IVpc | None = None
+    vpc_subnets: ec2.SubnetSelection | None = None
+    subnets: tuple[ec2.ISubnet, ...] = ()
+    security_groups: tuple[ec2.ISecurityGroup, ...] = ()
+    volume_kms_key: kms.IKey | None = None
+    output_kms_key: kms.IKey | None = None
+    max_parallel_steps: int | None = None
 
     @classmethod
     def option_names(cls) -> frozenset[str]:
@@ -227,6 +261,59 @@ class PipelineProps:
             )
         object.__setattr__(self, "tags", check_tags(self.tags))
         object.__setattr__(self, "input_locations", _check_input_locations(self.input_locations))
+        self._check_network()
+        _require(self.volume_kms_key, "volume_kms_key", ("key_arn",), "kms.Key.from_key_arn(...)")
+        _require(self.output_kms_key, "output_kms_key", ("key_arn",), "kms.Key.from_key_arn(...)")
+        if self.max_parallel_steps is not None:
+            low = limits.shape("MaxParallelExecutionSteps").min or 1
+            if (
+                isinstance(self.max_parallel_steps, bool)
+                or not isinstance(self.max_parallel_steps, int)
+                or (self.max_parallel_steps < low)
+            ):
+                raise ConfigError(
+                    f"must be an integer >= {low}", field="max_parallel_steps", value=self.max_parallel_steps
+                )
+
+    def _check_network(self) -> None:
+        _require(self.vpc, "vpc", ("vpc_id", "select_subnets"), "ec2.Vpc.from_vpc_attributes(...)")
+        for name in ("subnets", "security_groups"):
+            value = getattr(self, name)
+            if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+                raise ConfigError(f"must be a list of {name.replace('_', ' ')}", field=name, value=value)
+            object.__setattr__(self, name, tuple(value))
+        for i, subnet in enumerate(self.subnets):
+            _require(subnet, f"subnets[{i}]", ("subnet_id",), "ec2.Subnet.from_subnet_id(...)")
+        for i, group in enumerate(self.security_groups):
+            _require(
+                group,
+                f"security_groups[{i}]",
+                ("security_group_id",),
+                "ec2.SecurityGroup.from_security_group_id(...)",
+            )
+        if self.vpc is not None and self.subnets:
+            raise ConfigError(
+                "give vpc (with vpc_subnets) or subnets, not both",
+                field="subnets",
+                hint="vpc=..., vpc_subnets=ec2.SubnetSelection(...) selects subnets of that VPC",
+            )
+        if self.vpc_subnets is not None and self.vpc is None:
+            raise ConfigError("vpc_subnets selects subnets of vpc, which is not given", field="vpc_subnets")
+        if self.subnets and not self.security_groups:
+            raise ConfigError(
+                "with subnets but no vpc, security_groups are required (a security group belongs to a VPC)",
+                field="security_groups",
+                hint="pass security_groups=[...], or give vpc=... to have one created",
+            )
+        if self.security_groups and self.vpc is None and not self.subnets:
+            raise ConfigError("security_groups without vpc or subnets", field="security_groups")
+        max_groups = limits.shape("VpcSecurityGroupIds").max or 5
+        if len(self.security_groups) > max_groups:
+            raise ConfigError(
+                f"SageMaker accepts at most {max_groups} security groups",
+                field="security_groups",
+                value=len(self.security_groups),
+            )
         if self.artifact_bucket is not None and self.kms_encryption:
             raise ConfigError(
                 "kms_encryption creates a key for a bucket this construct creates; it cannot re-encrypt a "

@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from synth_support import PIPELINE_NAME, Synth, fake_physical
+from synth_support import ACCOUNT, DEV_TAGS, PIPELINE_NAME, REGION, Synth, fake_physical
 
 from constructs_lib.constructs.intrinsics import resolve
 from constructs_lib.constructs.pipeline import DEFAULT_INLINE_THRESHOLD_CHARS, DEFINITION_PREFIX
@@ -91,10 +91,17 @@ def test_s3_markers_carry_the_deploy_time_references(dev_s3: Synth) -> None:
 
 def test_s3_form_resolves_to_the_inline_form(dev_s3: Synth, example: Synth) -> None:
     """GIVEN the same config stored inline (example) and in S3 (dev_s3) WHEN both are resolved with the
-    same fake physical values THEN they are the same valid definition, without placeholders."""
+    same fake physical values THEN they are the same valid definition, without placeholders — except that
+    dev_s3's KMS-encrypted bucket makes its key the jobs' volume and output key, and its tags reach the job."""
     from_s3 = _deploy_like_the_handler(dev_s3)
     inline = example.definition()
     assert find_placeholders(from_s3) == []
+    key_logical, _ = dev_s3.one("AWS::KMS::Key")
+    key_arn = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/phys-{key_logical.lower()}"
+    args = from_s3["Steps"][0]["Arguments"]
+    assert args["ResourceConfig"].pop("VolumeKmsKeyId") == key_arn
+    assert args["OutputDataConfig"].pop("KmsKeyId") == key_arn
+    assert args.pop("Tags") == [{"Key": k, "Value": v} for k, v in sorted(DEV_TAGS.items())]
     assert from_s3 == inline
 
 

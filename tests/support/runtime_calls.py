@@ -690,18 +690,23 @@ class _Builder:
                 "attach the security group",
                 "vpc",
             )
-        self.add(
-            step,
-            role,
-            [
-                "ec2:CreateNetworkInterfacePermission",
-                "ec2:DeleteNetworkInterface",
-                "ec2:DeleteNetworkInterfacePermission",
-            ],
-            eni,
-            "manage the job's ENI",
-            "vpc",
-        )
+        # The ENI exists in one of the step's subnets: IAM evaluates these actions on the network-interface
+        # resource with its ec2:Subnet (Service Authorization Reference for Amazon EC2, condition keys of the
+        # network-interface resource type).
+        for subnet in subnets:
+            self.add(
+                step,
+                role,
+                [
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                eni,
+                "manage the job's ENI",
+                "vpc",
+                {"ec2:Subnet": f"{prefix}:subnet/{subnet}"},
+            )
         self.add(
             step, role,
             ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
