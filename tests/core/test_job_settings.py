@@ -210,7 +210,11 @@ def test_spot_without_checkpoints_is_a_warning_with_a_stable_id() -> None:
             "at least max_runtime_seconds",
         ),
         ({"use_spot_instances": True, "max_wait_seconds": 30 * 86400}, "max_wait_seconds", "at most 28 days"),
-        ({"checkpoints": "off", "checkpoint_s3_uri": "s3://ckpt-bucket/c/"}, "checkpoint_s3_uri", "checkpoints='off'"),
+        (
+            {"checkpoints": "off", "checkpoint_s3_uri": "s3://ckpt-bucket/c/"},
+            "checkpoint_s3_uri",
+            "checkpoints='off'",
+        ),
         ({"checkpoint_local_path": "checkpoints"}, "checkpoint_local_path", "absolute directory"),
         ({"checkpoint_s3_uri": "s3:/nope"}, "checkpoint_s3_uri", "not a valid S3 URI"),
         ({"cache_expire_after": "30 days"}, "cache_expire_after", "ISO 8601"),
@@ -392,14 +396,16 @@ def _no_requirements() -> str:
 
 
 def test_network_isolation_refuses_what_needs_the_network() -> None:
-    with pytest.raises(ConfigError, match="requirements.txt") as info:
+    with pytest.raises(ConfigError, match=r"requirements\.txt") as info:
         training_step(enable_network_isolation=True)
     assert info.value.field == "enable_network_isolation" and info.value.step == "PyTorchTraining"
     with pytest.raises(ConfigError, match="CA_REPOSITORY_ARN needs network access"):
         training_step(
             enable_network_isolation=True,
             source_dir=_no_requirements(),
-            env={"CA_REPOSITORY_ARN": "arn:aws:codeartifact:us-east-1:123456789012:repository/my-domain/my-repo"},
+            env={
+                "CA_REPOSITORY_ARN": "arn:aws:codeartifact:us-east-1:123456789012:repository/my-domain/my-repo"
+            },
         )
 
 
