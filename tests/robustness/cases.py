@@ -146,6 +146,33 @@ def _duplicate_node() -> object:
     return dag
 
 
+def _retry(**kwargs: object) -> object:
+    from constructs_lib.config.job import RetryPolicy
+
+    return RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def _network(**props: object) -> object:
+    from aws_cdk import aws_ec2 as ec2
+
+    from constructs_lib.constructs import SageMakerPipeline
+    from constructs_lib.examples import seed_dag_template
+
+    stack = _stack()
+    if props.pop("subnet", False):
+        props["subnets"] = [ec2.Subnet.from_subnet_id(stack, "Subnet", "subnet-0123")]
+    return SageMakerPipeline(stack, "Pipeline", template=seed_dag_template(REGION), pipeline_name="readme", **props)
+
+
+def _isolated_with_requirements() -> object:
+    from constructs_lib import PipelineBuilderTemplate
+    from constructs_lib.examples import REFERENCE_TRAINING_DIR
+
+    # the reference code ships a requirements.txt (pyarrow)
+    config = training_config(enable_network_isolation=True, source_dir=str(REFERENCE_TRAINING_DIR))
+    return PipelineBuilderTemplate.single_step(config, region=REGION).build("readme")
+
+
 # --------------------------------------------------------------------------------------------- cases
 CASES: tuple[Case, ...] = (
     Case(
@@ -328,6 +355,76 @@ CASES: tuple[Case, ...] = (
         lambda: _construct_with_source("missing-entry-point"),
         ConfigError,
         ("source_dir", "entry point 'missing.py' not found", "train.py"),
+    ),
+    Case(
+        "spot-max-wait",
+        "Spot wait shorter than the job: `use_spot_instances=True, max_wait_seconds=3600` (runtime 86400)",
+        lambda: training_config(use_spot_instances=True, max_wait_seconds=3600),
+        ConfigError,
+        ("max_wait_seconds", "at least max_runtime_seconds", "86400..2419200"),
+    ),
+    Case(
+        "max-wait-without-spot",
+        "`max_wait_seconds` without `use_spot_instances`",
+        lambda: training_config(max_wait_seconds=100_000),
+        ConfigError,
+        ("max_wait_seconds", "managed spot training only", "use_spot_instances=True"),
+    ),
+    Case(
+        "cache-duration",
+        "Cache expiry that is not ISO 8601: `cache_expire_after='30 days'`",
+        lambda: training_config(cache_expire_after="30 days"),
+        ConfigError,
+        ("cache_expire_after", "ISO 8601 duration", "P30D"),
+    ),
+    Case(
+        "retry-limits",
+        "Retry policy with both limits: `RetryPolicy(..., max_attempts=3, expire_after_minutes=30)`",
+        lambda: _retry(exception_types=("Step.THROTTLING",), max_attempts=3, expire_after_minutes=30),
+        ConfigError,
+        ("max_attempts", "exactly one of max_attempts and expire_after_minutes"),
+    ),
+    Case(
+        "retry-attempts",
+        "Too many retry attempts: `max_attempts=25`",
+        lambda: _retry(exception_types=("SageMaker.CAPACITY_ERROR",), max_attempts=25),
+        ConfigError,
+        ("max_attempts", "1..20"),
+    ),
+    Case(
+        "instance-choices-default",
+        "Instance type choices without the default `ml.m5.xlarge`: `training_instance_type_choices=('ml.c5.xlarge',)`",
+        lambda: training_config(training_instance_type_choices=("ml.c5.xlarge",)),
+        ConfigError,
+        ("training_instance_type_choices", "must be one of the choices", "add 'ml.m5.xlarge'"),
+    ),
+    Case(
+        "instance-choices-images",
+        "Instance type choices needing two images: `('ml.m5.xlarge', 'ml.g5.12xlarge')`",
+        lambda: training_config(training_instance_type_choices=("ml.m5.xlarge", "ml.g5.12xlarge")),
+        ConfigError,
+        ("training_instance_type_choices", "different training images", "all CPU or all GPU"),
+    ),
+    Case(
+        "isolation-requirements",
+        "Network isolation with a `requirements.txt` in `source_dir`",
+        _isolated_with_requirements,
+        ConfigError,
+        ("enable_network_isolation", "requirements.txt", "impossible"),
+    ),
+    Case(
+        "subnets-without-groups",
+        "Construct with `subnets=[...]` but no `security_groups`",
+        lambda: _network(subnet=True),
+        ConfigError,
+        ("security_groups", "security_groups are required", "vpc=..."),
+    ),
+    Case(
+        "parallel-steps",
+        "Construct with `max_parallel_steps=0`",
+        lambda: _network(max_parallel_steps=0),
+        ConfigError,
+        ("max_parallel_steps", "must be an integer >= 1"),
     ),
     Case(
         "env-agnostic-stack",
