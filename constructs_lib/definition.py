@@ -11,6 +11,7 @@ from constructs_lib.errors import SynthError
 from constructs_lib.placeholders import PLACEHOLDER_PATTERN
 
 __all__ = [
+    "as_executed",
     "canonical_json",
     "check_definition_size",
     "find_placeholders",
@@ -80,3 +81,36 @@ def check_definition_size(text: str, *, pipeline: str) -> int:
             hint="split the pipeline, or shorten long hyperparameters/environment values",
         )
     return len(text)
+
+
+def as_executed(obj: T, parameters: Mapping[str, Any], execution_id: str = "local-execution") -> T:
+    """``obj`` (part of a definition) with SageMaker's expressions evaluated as an execution evaluates them:
+    ``{"Get": "Parameters.X"}`` -> ``parameters["X"]``, ``{"Get": "Execution.PipelineExecutionId"}`` ->
+    ``execution_id``, ``{"Std:Join": {"On", "Values"}}`` -> the joined string. Other property references
+    (another step's outputs) are left as they are. An unknown parameter is a :class:`SynthError`."""
+
+    def evaluate(value: Any) -> Any:
+        if isinstance(value, list):
+            return [evaluate(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Get"} and isinstance(value["Get"], str):
+            ref = value["Get"]
+            if ref.startswith("Parameters."):
+                name = ref[len("Parameters.") :]
+                if name not in parameters:
+                    raise SynthError("unknown pipeline parameter", field="Parameters", value=name)
+                return parameters[name]
+            if ref == "Execution.PipelineExecutionId":
+                return execution_id
+            return value
+        if set(value) == {"Std:Join"} and isinstance(value["Std:Join"], dict):
+            join = value["Std:Join"]
+            parts = [evaluate(v) for v in join.get("Values", [])]
+            if all(isinstance(p, str | int | float) for p in parts):
+                return str(join.get("On", "")).join(str(p) for p in parts)
+            return {"Std:Join": {**join, "Values": parts}}
+        return {k: evaluate(v) for k, v in value.items()}
+
+    result: T = evaluate(obj)
+    return result

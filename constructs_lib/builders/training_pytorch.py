@@ -367,8 +367,15 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
                 hint="vendor the packages into source_dir and remove requirements.txt, or turn isolation off",
             )
 
-    def training_job_arguments(self, input_path: str = "s3://constructs-lib-local/input/") -> dict[str, Any]:
-        """The step's ``Arguments`` exactly as in a pipeline definition (for the local run and tests)."""
+    def training_job_arguments(
+        self, input_path: str = "s3://constructs-lib-local/input/", *, executed: bool = False
+    ) -> dict[str, Any]:
+        """The step's ``Arguments`` exactly as in a pipeline definition (for the local run and tests).
+
+        With ``executed=True`` they are as an execution with the parameters' default values sees them
+        (parameters, the execution id and joins evaluated: :func:`~constructs_lib.definition.as_executed`).
+        """
+        from constructs_lib.definition import as_executed
         from constructs_lib.sdk_adapter import definition_of, pipeline
 
         result = self.build(inputs={"input_path": input_path})
@@ -384,4 +391,7 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
                 hint="check the step's config; report a bug if it is valid",
             ) from exc
         arguments: dict[str, Any] = definition["Steps"][0]["Arguments"]
+        if executed:
+            defaults = {p["Name"]: p.get("DefaultValue") for p in definition.get("Parameters") or ()}
+            arguments = as_executed(arguments, defaults)
         return arguments

@@ -404,7 +404,8 @@ def _job_arguments(
     from constructs_lib.builders.training_pytorch import PyTorchTrainingStepBuilder
 
     builder = PyTorchTrainingStepBuilder(config, region=region)
-    arguments = builder.training_job_arguments()
+    # as an execution with the parameters' defaults runs them (instance type/count choices, checkpoint joins)
+    arguments = builder.training_job_arguments(executed=True)
     packages = builder.code_packages()
     extra_files: Mapping[str, bytes] = packages[0].extra_files if packages else {}
     entry_point = packages[0].entry_point if packages else config.training_entry_point

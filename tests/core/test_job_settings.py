@@ -14,6 +14,7 @@ from constructs_lib import (
     DataLoadConfig,
     PipelineBuilderTemplate,
     PyTorchModelConfig,
+    SynthError,
     TabularPreprocessingConfig,
 )
 from constructs_lib import placeholders as P
@@ -415,3 +416,30 @@ def test_infrastructure_rules() -> None:
     with pytest.raises(ConfigError, match="at most 5"):
         Infrastructure(subnets=("subnet-1",), security_group_ids=tuple(f"sg-{i}" for i in range(6)))
     assert Infrastructure(tags=(("b", "2"), ("a", "1"))).tags == (("a", "1"), ("b", "2"))
+
+
+def test_arguments_as_an_execution_with_default_parameters_runs_them() -> None:
+    """What the local run uses: parameters at their defaults, the execution id and joins evaluated."""
+    from constructs_lib import PyTorchTrainingStepBuilder
+    from constructs_lib.definition import as_executed
+
+    builder = PyTorchTrainingStepBuilder(
+        seed_training_config(
+            training_instance_type_choices=("ml.g5.12xlarge", "ml.g5.2xlarge"),
+            use_spot_instances=True,
+            env={},
+        ),
+        region=REGION,
+    )
+    args = builder.training_job_arguments(executed=True)
+    assert args["ResourceConfig"]["InstanceType"] == "ml.g5.12xlarge"
+    assert (
+        args["CheckpointConfig"]["S3Uri"]
+        == f"s3://{P.ARTIFACT_BUCKET}/pipeline/PyTorchTraining/checkpoints/local-execution"
+    )
+    # SageMaker substitutes the parameter's value as it is (not JSON-encoded like the SDK's literals)
+    assert args["HyperParameters"]["sagemaker_instance_type"] == "ml.g5.12xlarge"
+    other_step = {"Get": "Steps.prep.ProcessingOutputConfig.Outputs['x'].S3Output.S3Uri"}
+    assert as_executed({"a": other_step}, {}) == {"a": other_step}  # other steps' outputs stay references
+    with pytest.raises(SynthError, match="unknown pipeline parameter"):
+        as_executed({"Get": "Parameters.Nope"}, {})

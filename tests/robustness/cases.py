@@ -161,7 +161,9 @@ def _network(**props: object) -> object:
     stack = _stack()
     if props.pop("subnet", False):
         props["subnets"] = [ec2.Subnet.from_subnet_id(stack, "Subnet", "subnet-0123")]
-    return SageMakerPipeline(stack, "Pipeline", template=seed_dag_template(REGION), pipeline_name="readme", **props)
+    return SageMakerPipeline(
+        stack, "Pipeline", template=seed_dag_template(REGION), pipeline_name="readme", **props
+    )
 
 
 def _isolated_with_requirements() -> object:
