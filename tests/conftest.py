@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,3 +45,32 @@ def no_network_attempts() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def staging_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Packed sources are staged in a per-session directory (not the shared system temp dir)."""
+    path = tmp_path_factory.mktemp("staging")
+    old = os.environ.get("CONSTRUCTS_LIB_STAGING_DIR")
+    os.environ["CONSTRUCTS_LIB_STAGING_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("CONSTRUCTS_LIB_STAGING_DIR", None)
+    else:
+        os.environ["CONSTRUCTS_LIB_STAGING_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def example_app(tmp_path_factory: pytest.TempPathFactory, staging_dir: Path) -> Any:
+    """``app.py``'s stacks, synthesized once per session for every test directory (cdk-nag attached: the
+    synth itself fails on an unacknowledged finding); ``{stack name: Synth}``."""
+    cdk_tests = str(ROOT / "tests" / "cdk")
+    if cdk_tests not in sys.path:
+        sys.path.insert(0, cdk_tests)
+    import aws_cdk as cdk
+    from synth_support import CONTEXT, load_app_module, synth_app
+
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("app")), context=CONTEXT)
+    load_app_module().build_app(app, environ={})
+    names = [c.node.id for c in app.node.children if isinstance(c, cdk.Stack)]
+    return synth_app(app, dict.fromkeys(names))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from synth_support import (
-    CONTEXT,
     DEV_TAGS,
     EXISTING_BUCKET,
     EXISTING_JOB_ROLE,
@@ -24,7 +23,6 @@ from synth_support import (
     REGION,
     Synth,
     load_app_module,
-    synth_app,
     synth_one,
 )
 
@@ -46,32 +44,8 @@ STACK_FIXTURES = (
 
 
 @pytest.fixture(scope="session")
-def staging_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Packed sources are staged in a per-session directory (not the shared system temp dir)."""
-    path = tmp_path_factory.mktemp("staging")
-    old = os.environ.get("CONSTRUCTS_LIB_STAGING_DIR")
-    os.environ["CONSTRUCTS_LIB_STAGING_DIR"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("CONSTRUCTS_LIB_STAGING_DIR", None)
-    else:
-        os.environ["CONSTRUCTS_LIB_STAGING_DIR"] = old
-
-
-@pytest.fixture(scope="session")
 def example_app_module():  # type: ignore[no-untyped-def]
     return load_app_module()
-
-
-@pytest.fixture(scope="session")
-def example_app(
-    example_app_module, tmp_path_factory: pytest.TempPathFactory, staging_dir: Path
-) -> dict[str, Synth]:  # type: ignore[no-untyped-def]
-    """``app.py``'s stacks (cdk-nag attached: the synth itself fails on an unacknowledged finding)."""
-    app = cdk.App(outdir=str(tmp_path_factory.mktemp("app")), context=CONTEXT)
-    example_app_module.build_app(app, environ={})
-    names = [c.node.id for c in app.node.children if isinstance(c, cdk.Stack)]
-    return synth_app(app, dict.fromkeys(names))
 
 
 @pytest.fixture(scope="session")

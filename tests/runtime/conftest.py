@@ -5,9 +5,7 @@ The synthesized templates are the only input: each stack's calls come from its t
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,30 +16,13 @@ if str(CDK_TESTS) not in sys.path:
 
 import aws_cdk as cdk  # noqa: E402
 from support.runtime_calls import StackCalls, stack_calls  # noqa: E402
-from synth_support import CONTEXT, Synth, fake_physical, load_app_module, synth_app  # noqa: E402
+from synth_support import CONTEXT, Synth, fake_physical, load_app_module  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def runtime_staging_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Packed sources are staged in a per-session directory (as in tests/cdk)."""
-    path = tmp_path_factory.mktemp("runtime-staging")
-    old = os.environ.get("CONSTRUCTS_LIB_STAGING_DIR")
-    os.environ["CONSTRUCTS_LIB_STAGING_DIR"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("CONSTRUCTS_LIB_STAGING_DIR", None)
-    else:
-        os.environ["CONSTRUCTS_LIB_STAGING_DIR"] = old
-
-
-@pytest.fixture(scope="session")
-def runtime_app(tmp_path_factory: pytest.TempPathFactory, runtime_staging_dir: Path) -> dict[str, Synth]:
-    """Every stack of ``app.py``, synthesized once (as ``tests/cdk/conftest.py``'s ``example_app``)."""
-    app = cdk.App(outdir=str(tmp_path_factory.mktemp("runtime-app")), context=CONTEXT)
-    load_app_module().build_app(app, environ={})
-    names = [c.node.id for c in app.node.children if isinstance(c, cdk.Stack)]
-    synths: dict[str, Synth] = synth_app(app, dict.fromkeys(names))
-    return synths
+def runtime_app(example_app: dict[str, Synth]) -> dict[str, Synth]:
+    """Every stack of ``app.py``, synthesized once per session (the root conftest's ``example_app``)."""
+    return example_app
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +33,7 @@ def access(runtime_app: dict[str, Synth]) -> dict[str, StackCalls]:
 
 @pytest.fixture(scope="session")
 def unacknowledged_warnings(
-    tmp_path_factory: pytest.TempPathFactory, runtime_staging_dir: Path
+    tmp_path_factory: pytest.TempPathFactory, staging_dir: Path
 ) -> dict[str, list[str]]:
     """The warnings of every stack of ``app.py`` before ``app.py`` acknowledges them.
 
