@@ -13,7 +13,7 @@ from synth_support import Synth
 
 from constructs_lib.constructs.pipeline import ROLE_NOT_MODIFIED_WARNING_ID
 
-from .render_table import readme_section, render
+from .render_table import FULL_TABLE, readme_section, render, render_full
 
 
 def test_every_stack_of_the_app_has_its_run_time_calls(
@@ -79,4 +79,11 @@ def test_readme_table_is_what_the_call_list_produces(access: dict[str, StackCall
     assert readme_section() == fresh, (
         "README.md's runtime-access section differs from the generated one; run "
         "`python tests/runtime/render_table.py --write`, or paste:\n\n" + fresh
+    )
+
+
+def test_full_table_is_what_the_call_list_produces(access: dict[str, StackCalls]) -> None:
+    fresh = render_full(access)
+    assert FULL_TABLE.read_text(encoding="utf-8") == fresh, (
+        "docs/runtime-access.md differs from the generated one; run `python tests/runtime/render_table.py --write`"
     )
