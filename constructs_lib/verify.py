@@ -27,6 +27,7 @@ from typing import Any
 from constructs_lib.assembly import find_pipelines, read_assembly, select_pipeline
 from constructs_lib.changes import ChangeReport, compare_definitions
 from constructs_lib.errors import ConfigError, SynthError
+from constructs_lib.intrinsics import URL_SUFFIXES, pseudo_parameters
 
 __all__ = [
     "PROVENANCE_PREFIX",
@@ -38,8 +39,6 @@ __all__ = [
 
 #: Tag-key prefix of the provenance tags the constructs put on every synthesized pipeline.
 PROVENANCE_PREFIX = "constructs-lib:"
-
-_URL_SUFFIX = {"aws-cn": "amazonaws.com.cn"}
 
 
 class PhysicalTokens:
@@ -80,13 +79,9 @@ class PhysicalTokens:
         return self._parameters or {}
 
     def ref(self, name: str) -> str:
-        pseudo = {
-            "AWS::Region": self.region,
-            "AWS::AccountId": self.account,
-            "AWS::Partition": self.partition,
-            "AWS::StackName": self.stack_name,
-            "AWS::URLSuffix": _URL_SUFFIX.get(self.partition, "amazonaws.com"),
-        }
+        pseudo = pseudo_parameters(
+            region=self.region, account=self.account, partition=self.partition, stack_name=self.stack_name
+        )
         if name in pseudo:
             return pseudo[name]
         if name == "AWS::StackId" and self.stack_id:
@@ -110,7 +105,7 @@ class PhysicalTokens:
             "Type"
         )
         p, region, account = self.partition, self.region, self.account
-        suffix = _URL_SUFFIX.get(p, "amazonaws.com")
+        suffix = URL_SUFFIXES.get(p, "amazonaws.com")
         if kind == "AWS::IAM::Role" and attribute == "Arn":
             path = self.template["Resources"][logical_id].get("Properties", {}).get("Path", "/")
             path = path if isinstance(path, str) else "/"

@@ -2,7 +2,7 @@
 
     from constructs_lib.constructs import PyTorchTrainingPipeline, SageMakerPipeline
 
-Names are loaded on first use, so importing a pure helper (e.g. :mod:`.intrinsics`) does not load CDK.
+Names are loaded on first use, so importing one name does not load every CDK module.
 """
 
 from __future__ import annotations

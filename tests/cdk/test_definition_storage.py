@@ -9,9 +9,9 @@ from typing import Any
 
 from synth_support import ACCOUNT, DEV_TAGS, PIPELINE_NAME, REGION, Synth, fake_physical
 
-from constructs_lib.constructs.intrinsics import resolve
 from constructs_lib.constructs.pipeline import DEFAULT_INLINE_THRESHOLD_CHARS, DEFINITION_PREFIX
 from constructs_lib.definition import find_placeholders
+from constructs_lib.intrinsics import resolve
 
 
 def _deployment(synth: Synth) -> tuple[str, dict[str, Any]]:

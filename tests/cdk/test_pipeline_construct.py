@@ -21,9 +21,9 @@ from synth_support import (
 )
 
 from constructs_lib import placeholders
-from constructs_lib.constructs.intrinsics import resolve
 from constructs_lib.constructs.storage import DATA_DELETED_WARNING_ID
 from constructs_lib.definition import find_placeholders
+from constructs_lib.intrinsics import resolve
 from constructs_lib.metrics import metric_definitions
 
 SEED_CA = "arn:aws:codeartifact:us-east-1:123456789012:repository/my-domain/my-repo"

@@ -26,7 +26,7 @@ def _role(synth: Synth, name: str) -> dict[str, Any]:
 def _resolved(synth: Synth, value: Any) -> Any:
     from synth_support import fake_physical
 
-    from constructs_lib.constructs.intrinsics import resolve
+    from constructs_lib.intrinsics import resolve
 
     return resolve(value, fake_physical(synth.json))
 

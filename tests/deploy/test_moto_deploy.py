@@ -3,7 +3,7 @@ made, resolve and register the pipeline definition, then update the stack with a
 check that the buckets and their data survived.
 
 moto creates buckets, roles and policies from the template but skips ``AWS::SageMaker::Pipeline``; the
-test therefore resolves the definition itself (:mod:`constructs_lib.constructs.intrinsics`) against the
+test therefore resolves the definition itself (:mod:`constructs_lib.intrinsics`) against the
 stack's physical resources and registers it with ``create_pipeline``.
 """
 
@@ -147,7 +147,7 @@ def _physical(aws) -> tuple[dict[str, str], dict[str, str]]:  # type: ignore[no-
 
 
 def _resolver(aws, template: dict[str, Any]):  # type: ignore[no-untyped-def]
-    from constructs_lib.constructs.intrinsics import Physical
+    from constructs_lib.intrinsics import Physical
 
     refs, types = _physical(aws)
     iam = aws("iam")
@@ -215,8 +215,8 @@ def test_buckets_roles_and_policies_exist(aws, deployed) -> None:  # type: ignor
 
 
 def test_pipeline_definition_resolves_and_registers(aws, deployed) -> None:  # type: ignore[no-untyped-def]
-    from constructs_lib.constructs.intrinsics import pipeline_definitions
     from constructs_lib.definition import find_placeholders
+    from constructs_lib.intrinsics import pipeline_definitions
 
     physical, refs, types = _resolver(aws, deployed)
     ((pipeline_logical, definition),) = pipeline_definitions(deployed, physical).items()
@@ -262,7 +262,7 @@ def test_update_keeps_buckets_and_data(aws, deployed, tmp_path_factory: pytest.T
     assert {k: v for k, v in refs_after.items() if types_after[k] == "AWS::S3::Bucket"} == buckets_before
     assert s3.get_object(Bucket=artifact, Key="keep/me.txt")["Body"].read() == b"still here"
     physical, _, _ = _resolver(aws, template)
-    from constructs_lib.constructs.intrinsics import pipeline_definitions
+    from constructs_lib.intrinsics import pipeline_definitions
 
     (definition,) = pipeline_definitions(template, physical).values()
     args = definition["Steps"][0]["Arguments"]

@@ -1,6 +1,6 @@
 """``python -m constructs_lib verify`` against a local moto server: a stack deployed with CloudFormation, its
 pipeline registered (moto skips ``AWS::SageMaker::Pipeline``) with the definition resolved by the
-independent resolver of :mod:`constructs_lib.constructs.intrinsics`; no drift right after; an
+independent resolver of :mod:`constructs_lib.intrinsics`; no drift right after; an
 ``UpdatePipeline`` that bypasses CloudFormation is reported as exactly that change, exit 1.
 
 ``verify`` runs in a child process with the network guard, fake credentials and ``AWS_ENDPOINT_URL``
@@ -54,7 +54,7 @@ def _synth(outdir: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def deployed(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
     """cdk.out of the stack, deployed to moto; its pipeline registered with the template's tags."""
-    from constructs_lib.constructs.intrinsics import Physical, pipeline_definitions
+    from constructs_lib.intrinsics import Physical, pipeline_definitions
 
     cdk_out = tmp_path_factory.mktemp("verify") / "cdk.out"
     template = _synth(cdk_out)

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
-from constructs_lib.constructs.intrinsics import Physical, resolve
+from constructs_lib.intrinsics import Physical, resolve
 from support.iam_eval import Decision, Request, Statement, evaluate, statements_of
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,7 @@
 """Resolve the CloudFormation intrinsics of a synthesized template against physical values.
 
-Pure Python (no ``aws_cdk``): used to check, without deploying to AWS, what a deployed pipeline's
-definition will be (``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``, ``Fn::Select`` and the pseudo
+Pure Python (no ``aws_cdk``): used to check, without deploying to AWS (tests) and against a deployed
+stack (:mod:`constructs_lib.verify`), what a deployed pipeline's definition is (``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``, ``Fn::Select`` and the pseudo
 parameters ``AWS::Region``, ``AWS::AccountId``, ``AWS::Partition``, ``AWS::URLSuffix``, ``AWS::StackName``).
 """
 
@@ -15,9 +15,24 @@ from typing import Any
 
 from constructs_lib.errors import SynthError
 
-__all__ = ["Physical", "pipeline_definitions", "resolve"]
+__all__ = ["Physical", "pipeline_definitions", "pseudo_parameters", "resolve"]
 
 _SUB_VAR = re.compile(r"\$\{([^}]+)\}")
+
+
+#: ``AWS::URLSuffix`` per partition.
+URL_SUFFIXES = {"aws-cn": "amazonaws.com.cn", "aws-iso": "c2s.ic.gov", "aws-iso-b": "sc2s.sgov.gov"}
+
+
+def pseudo_parameters(*, region: str, account: str, partition: str, stack_name: str) -> dict[str, str]:
+    """CloudFormation's pseudo parameters of one stack (``AWS::Region``, ``AWS::AccountId``...)."""
+    return {
+        "AWS::Region": region,
+        "AWS::AccountId": account,
+        "AWS::Partition": partition,
+        "AWS::StackName": stack_name,
+        "AWS::URLSuffix": URL_SUFFIXES.get(partition, "amazonaws.com"),
+    }
 
 
 @dataclass(frozen=True)
@@ -41,10 +56,9 @@ class Physical:
 
     def ref(self, name: str) -> str:
         pseudo = {
-            "AWS::Region": self.region,
-            "AWS::AccountId": self.account,
-            "AWS::Partition": self.partition,
-            "AWS::StackName": self.stack_name,
+            **pseudo_parameters(
+                region=self.region, account=self.account, partition=self.partition, stack_name=self.stack_name
+            ),
             "AWS::URLSuffix": self.url_suffix,
         }
         if name in pseudo:
