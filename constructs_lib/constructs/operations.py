@@ -745,14 +745,17 @@ def _render_value(param: PipelineParameter, value: ParameterValue, where: str) -
 
 
 def _is_below(bucket: str, key: str, locations: Sequence[tuple[str, str]]) -> bool | None:
-    """True when ``s3://bucket/key`` is below one of ``locations``; None when undecidable (a location's
-    bucket name is a token); False otherwise."""
-    undecided = False
+    """True when ``s3://bucket/key`` is below one of ``locations`` (bucket names compared as strings, so a
+    CDK token matches the same token); None when that cannot be decided at synth (a bucket name is a token
+    that matches no location); False otherwise."""
+    undecided = Token.is_unresolved(bucket)
     for loc_bucket, prefix in locations:
-        if Token.is_unresolved(loc_bucket) or Token.is_unresolved(prefix):
+        if Token.is_unresolved(prefix):
             undecided = True
         elif loc_bucket == bucket and key.startswith(prefix):
             return True
+        elif Token.is_unresolved(loc_bucket):
+            undecided = True
     return None if undecided else False
 
 
@@ -760,12 +763,19 @@ def _check_s3_value(ctx: OperationsContext, scope: Construct, name: str, value: 
     """An S3 input parameter's scheduled value: an ``s3://`` URI the job role may read.
 
     A value outside every readable location is an error, not a warning: every scheduled execution would
-    fail at its first job with AccessDenied, and nothing else would tell the user before it ran."""
-    if Token.is_unresolved(value):
-        return
-    check_s3_uri(value, field=where)
+    fail at its first job with AccessDenied, and nothing else would tell the user before it ran. A value
+    that cannot be decided at synth (bucket names known only at deploy time) gets a warning."""
+    if not value.startswith("s3://"):
+        raise ConfigError(
+            f"parameter {name!r} is an S3 input of the pipeline; its value must be an s3:// URI",
+            field=where,
+            value=value,
+            hint="e.g. s3://my-bucket/landing/",
+        )
+    if not Token.is_unresolved(value):
+        check_s3_uri(value, field=where)
     loc = parse_s3_uri(value)
-    below = _is_below(loc.bucket, loc.key, ctx.readable())
+    below = None if Token.is_unresolved(loc.key) else _is_below(loc.bucket, loc.key, ctx.readable())
     if below is False:
         raise ConfigError(
             f"parameter {name!r} is an S3 input of the pipeline, and the job role may not read this "
@@ -778,8 +788,8 @@ def _check_s3_value(ctx: OperationsContext, scope: Construct, name: str, value: 
     if below is None:
         Annotations.of(scope).add_warning_v2(
             SCHEDULE_PARAMETER_UNCHECKED_WARNING_ID,
-            f"{where}: {value} could not be checked against the job role's readable locations (a "
-            "location's bucket name is known only at deploy time); make sure it is inside input_locations",
+            f"{where}: {value} could not be checked against the job role's readable locations (a bucket "
+            "name is known only at deploy time); make sure it is inside input_locations",
         )
 
 

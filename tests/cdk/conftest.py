@@ -37,6 +37,7 @@ STACK_FIXTURES = (
     "example",
     "dag_example",
     "byo_role_example",
+    "operations_example",
     "no_codeartifact",
     "dev_s3",
     "byo_bucket",
@@ -88,6 +89,11 @@ def dag_example(example_app: dict[str, Synth]) -> Synth:
 @pytest.fixture(scope="session")
 def byo_role_example(example_app: dict[str, Synth]) -> Synth:
     return example_app["ConstructsLibByoRoleExample"]
+
+
+@pytest.fixture(scope="session")
+def operations_example(example_app: dict[str, Synth]) -> Synth:
+    return example_app["ConstructsLibOperationsExample"]
 
 
 @pytest.fixture(scope="session")
