@@ -744,18 +744,37 @@ def _render_value(param: PipelineParameter, value: ParameterValue, where: str) -
     return text
 
 
-def _is_below(bucket: str, key: str, locations: Sequence[tuple[str, str]]) -> bool | None:
-    """True when ``s3://bucket/key`` is below one of ``locations`` (bucket names compared as strings, so a
-    CDK token matches the same token); None when that cannot be decided at synth (a bucket name is a token
-    that matches no location); False otherwise."""
-    undecided = Token.is_unresolved(bucket)
+def _bucket_identity(scope: Construct, name: str) -> str | None:
+    """A bucket name as text that is equal for the same bucket: the literal name; ``ref:<logical id>`` for a
+    bucket of this stack whose name CloudFormation generates (it can equal no literal); ``None`` when it is
+    known only at deploy time (an imported value, another stack's bucket)."""
+    if not Token.is_unresolved(name):
+        return name
+    stack = Stack.of(scope)
+    resolved = stack.resolve(name)
+    if isinstance(resolved, str) and not Token.is_unresolved(resolved):
+        return resolved
+    if isinstance(resolved, Mapping) and set(resolved) == {"Ref"}:
+        for child in stack.node.find_all():
+            if isinstance(child, s3.CfnBucket) and stack.resolve(child.logical_id) == resolved["Ref"]:
+                literal = stack.resolve(child.bucket_name)
+                if literal is None:
+                    return f"ref:{resolved['Ref']}"
+                return literal if isinstance(literal, str) and not Token.is_unresolved(literal) else None
+    return None
+
+
+def _is_below(scope: Construct, bucket: str, key: str, locations: Sequence[tuple[str, str]]) -> bool | None:
+    """True when ``s3://bucket/key`` is below one of ``locations``; ``None`` when that cannot be decided at
+    synth (a bucket known only at deploy time); False otherwise."""
+    target = _bucket_identity(scope, bucket)
+    undecided = target is None
     for loc_bucket, prefix in locations:
-        if Token.is_unresolved(prefix):
+        identity = _bucket_identity(scope, loc_bucket)
+        if identity is None or Token.is_unresolved(prefix):
             undecided = True
-        elif loc_bucket == bucket and key.startswith(prefix):
+        elif target is not None and identity == target and key.startswith(prefix):
             return True
-        elif Token.is_unresolved(loc_bucket):
-            undecided = True
     return None if undecided else False
 
 
@@ -775,7 +794,7 @@ def _check_s3_value(ctx: OperationsContext, scope: Construct, name: str, value: 
     if not Token.is_unresolved(value):
         check_s3_uri(value, field=where)
     loc = parse_s3_uri(value)
-    below = None if Token.is_unresolved(loc.key) else _is_below(loc.bucket, loc.key, ctx.readable())
+    below = None if Token.is_unresolved(loc.key) else _is_below(scope, loc.bucket, loc.key, ctx.readable())
     if below is False:
         raise ConfigError(
             f"parameter {name!r} is an S3 input of the pipeline, and the job role may not read this "
