@@ -56,6 +56,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 try:
     import aws_cdk as cdk
     from aws_cdk import aws_iam as iam
+    from constructs import Construct
 except Exception as _exc:  # jsii starts a Node process on import: e.g. an unusable HOME stops it
     if __name__ == "__main__":
         sys.exit(_fail(_exc))
@@ -149,7 +150,7 @@ def operations_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
         description="constructs_lib: a scheduled, data-triggered, alerting pipeline",
     )
     # The landing bucket: private, versioned, TLS-only, with access logs (the library's own storage).
-    landing = ArtifactStorage(stack, "LandingStorage").bucket
+    landing = ArtifactStorage(Construct(stack, "Landing"), "Storage").bucket
     incoming = f"s3://{landing.bucket_name}/incoming/"
     PyTorchTrainingPipeline(
         stack,
