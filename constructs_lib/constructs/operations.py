@@ -32,6 +32,7 @@ What AWS supports, and what each piece creates:
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import math
 import re
@@ -244,6 +245,7 @@ def schedule_time_zones() -> frozenset[str]:
     return _time_zones()
 
 
+@functools.cache
 def _time_zones() -> frozenset[str]:
     names = {getattr(TimeZone, a).timezone_name for a in dir(TimeZone) if a.isupper()}
     return frozenset(names | set(_UTC_ALIASES))
