@@ -11,6 +11,9 @@ Stacks:
   job role.
 * ``ConstructsLibProductionExample``: the seed's DAG with the production settings: VPC, KMS keys, spot with
   checkpoints, caching, retries, instance type and count as pipeline parameters, network isolation.
+* ``ConstructsLibOperationsExample``: the seed's DAG operated: started every day at 06:00 Berlin time and
+  whenever a ``_SUCCESS`` marker lands under ``incoming/`` of a landing bucket created in the stack, with
+  failed/stopped executions and failed steps sent to an encrypted SNS topic.
 
 Region (SageMaker image URIs are regional, so the stacks need a concrete one), first found wins:
 
@@ -57,12 +60,19 @@ try:
     from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_iam as iam
     from aws_cdk import aws_kms as kms
+    from constructs import Construct
 except Exception as _exc:  # jsii starts a Node process on import: e.g. an unusable HOME stops it
     if __name__ == "__main__":
         sys.exit(_fail(_exc))
     raise
 
-from constructs_lib.constructs import PyTorchTrainingPipeline, add_aws_solutions_checks  # noqa: E402
+from constructs_lib.constructs import (  # noqa: E402
+    ArtifactStorage,
+    DataArrivalTrigger,
+    PipelineSchedule,
+    PyTorchTrainingPipeline,
+    add_aws_solutions_checks,
+)
 from constructs_lib.constructs.pipeline import ROLE_NOT_MODIFIED_WARNING_ID  # noqa: E402
 from constructs_lib.examples import (  # noqa: E402
     production_dag_template,
@@ -188,12 +198,47 @@ def byo_role_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
     return stack
 
 
+def operations_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
+    """``ConstructsLibOperationsExample``: the seed's DAG on a daily schedule, a data-arrival trigger and
+    failure alerts."""
+    region = env.region
+    assert region is not None
+    stack = cdk.Stack(
+        scope,
+        "ConstructsLibOperationsExample",
+        env=env,
+        description="constructs_lib: a scheduled, data-triggered, alerting pipeline",
+    )
+    # The landing bucket: private, versioned, TLS-only, with access logs (the library's own storage).
+    landing = ArtifactStorage(Construct(stack, "Landing"), "Storage").bucket
+    incoming = f"s3://{landing.bucket_name}/incoming/"
+    PyTorchTrainingPipeline(
+        stack,
+        "Training",
+        template=seed_dag_template(region),
+        pipeline_name="constructs-lib-operations",
+        description="Retrains the seed's tabular PyTorch model daily and when new data lands",
+        schedule=PipelineSchedule(
+            "cron(0 6 * * ? *)",
+            time_zone="Europe/Berlin",
+            parameters={"RawDataS3Uri": incoming},
+            name="Daily",
+        ),
+        trigger=DataArrivalTrigger(
+            bucket=landing, prefix="incoming/", suffix="_SUCCESS", parameter="RawDataS3Uri", name="Incoming"
+        ),
+        alerts=True,
+    )
+    return stack
+
+
 #: Every example stack, in synthesis order (a builder may return ``None`` to skip its stack).
 STACKS: tuple[Callable[[cdk.App, cdk.Environment], cdk.Stack | None], ...] = (
     example_stack,
     dag_stack,
     byo_role_stack,
     production_stack,
+    operations_stack,
 )
 
 

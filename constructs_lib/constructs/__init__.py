@@ -20,6 +20,9 @@ _EXPORTS: dict[str, str] = {
     "PipelineProps": "constructs_lib.constructs.props",
     "concrete_region": "constructs_lib.constructs.pipeline",
     "ArtifactStorage": "constructs_lib.constructs.storage",
+    "DataArrivalTrigger": "constructs_lib.constructs.operations",
+    "PipelineAlerts": "constructs_lib.constructs.operations",
+    "PipelineSchedule": "constructs_lib.constructs.operations",
     "ACKNOWLEDGED_FINDINGS": "constructs_lib.constructs.nag",
     "add_aws_solutions_checks": "constructs_lib.constructs.nag",
 }
@@ -43,6 +46,9 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from constructs_lib.constructs.nag import ACKNOWLEDGED_FINDINGS as ACKNOWLEDGED_FINDINGS
     from constructs_lib.constructs.nag import add_aws_solutions_checks as add_aws_solutions_checks
+    from constructs_lib.constructs.operations import DataArrivalTrigger as DataArrivalTrigger
+    from constructs_lib.constructs.operations import PipelineAlerts as PipelineAlerts
+    from constructs_lib.constructs.operations import PipelineSchedule as PipelineSchedule
     from constructs_lib.constructs.pipeline import PyTorchTrainingPipeline as PyTorchTrainingPipeline
     from constructs_lib.constructs.pipeline import SageMakerPipeline as SageMakerPipeline
     from constructs_lib.constructs.pipeline import concrete_region as concrete_region

@@ -6,7 +6,11 @@ The construct is built in phases, each a method of its own: the props are valida
 roles, the definition (built by the pure core with placeholders, the placeholders then replaced by
 CloudFormation references in the finished dict, rendered with ``Stack.to_json_string``: the SageMaker SDK
 never sees a CDK token), the grants (derived from the steps' access needs alone) and the
-``AWS::SageMaker::Pipeline`` resource.
+``AWS::SageMaker::Pipeline`` resource; last the operations (provenance tags, schedules, data-arrival
+triggers, failure alerts: :mod:`~constructs_lib.constructs.operations`).
+
+``SageMakerPipeline`` is an ``aws_cdk.Resource`` implementing ``aws_sagemaker.IPipeline``, so CDK's own
+integrations (``aws_scheduler_targets.SageMakerStartPipelineExecution``...) accept it.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, Unpack
 
-from aws_cdk import Annotations, Stack, Tags, Token
+import jsii
+from aws_cdk import Annotations, RemovalPolicy, Resource, Stack, Tags, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk.interfaces import aws_sagemaker as sagemaker_refs
 from constructs import Construct
 
 from constructs_lib import limits, placeholders
@@ -31,6 +37,12 @@ from constructs_lib.codeartifact import parse_repository_arn
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.constructs.code import code_asset, code_key_suffix
 from constructs_lib.constructs.handlers import tidy_cdk_handlers
+from constructs_lib.constructs.operations import (
+    OperationsContext,
+    add_operations,
+    provenance_tags,
+    tag_provenance,
+)
 from constructs_lib.constructs.policies import (
     SAGEMAKER_PRINCIPAL,
     BucketRef,
@@ -142,9 +154,11 @@ class _Code:
     hashes: dict[str, str]
 
 
-class SageMakerPipeline(Construct):
+@jsii.implements(sagemaker.IPipeline)
+class SageMakerPipeline(Resource):
     """A SageMaker pipeline built from a :class:`~constructs_lib.template.PipelineBuilderTemplate`, with
-    the roles, bucket and code it needs.
+    the roles, bucket and code it needs; an ``aws_sagemaker.IPipeline`` (``pipeline_arn``,
+    ``pipeline_name``, ``grant_start_pipeline_execution``).
 
     Creates (unless passed in): a private, versioned, TLS-only artifact bucket with access logs; a job
     role (what the training/processing containers run as) and a pipeline role (what SageMaker Pipelines
@@ -161,7 +175,8 @@ class SageMakerPipeline(Construct):
         **options: the optional props of :class:`~constructs_lib.constructs.props.PipelineProps`
             (``job_role``, ``pipeline_role``, ``artifact_bucket``, ``encryption_key``, ``kms_encryption``,
             ``retain_on_delete``, ``definition_storage``, ``inline_threshold_chars``, ``description``,
-            ``tags``), each documented there with its default.
+            ``tags``, ``input_locations``, ``schedule``, ``trigger``, ``alerts``), each documented there with
+            its default.
 
     Raises:
         SynthError: the stack has no concrete region, the template's region differs from the stack's,
@@ -205,11 +220,7 @@ class SageMakerPipeline(Construct):
                 value=props.template.region,
                 hint="build the template with region=Stack.of(scope).region (image URIs are regional)",
             )
-        #: The SageMaker pipeline name.
-        self.pipeline_name: str = props.pipeline_name
-        #: ``arn:<partition>:sagemaker:<region>:<account>:pipeline/<name in lower case>`` (SageMaker
-        #: lower-cases pipeline names in ARNs).
-        self.pipeline_arn: str = Stack.of(self).format_arn(
+        self._pipeline_arn = Stack.of(self).format_arn(
             service="sagemaker", resource="pipeline", resource_name=props.pipeline_name.lower()
         )
         self._policy_dependencies: list[Construct] = []
@@ -225,6 +236,7 @@ class SageMakerPipeline(Construct):
         self._pipeline_resource(definition, code)
         for key_name, value in props.tags.items():
             Tags.of(self).add(key_name, value)
+        self._operations(code)
         tidy_cdk_handlers(self)
 
     def _storage(self) -> None:
@@ -554,6 +566,44 @@ class SageMakerPipeline(Construct):
         for dep in self._policy_dependencies:
             self.cfn_pipeline.node.add_dependency(dep)
 
+    def _operations(self, code: _Code) -> None:
+        """Provenance tags on the pipeline resource, then the schedules, data-arrival triggers and failure
+        alerts of the props (:mod:`~constructs_lib.constructs.operations`)."""
+        props = self.props
+        #: The provenance tags of the ``AWS::SageMaker::Pipeline``.
+        self.provenance_tags: dict[str, str] = provenance_tags(props.template, code.hashes.values())
+        tag_provenance(self.cfn_pipeline, self.provenance_tags)
+        locations: list[tuple[str, str]] = []
+        for location in props.input_locations:
+            if isinstance(location, str):
+                loc = parse_s3_uri(location)
+                locations.append((loc.bucket, loc.key))
+            elif isinstance(location, InputLocation):
+                locations.append((location.bucket.bucket_name, location.prefix))
+            else:
+                locations.append((location.bucket_name, ""))
+        operations = add_operations(
+            self,
+            OperationsContext(
+                pipeline=self,
+                pipeline_name=props.pipeline_name,
+                built=self.built,
+                artifact_bucket=self.artifact_bucket,
+                input_locations=tuple(locations),
+            ),
+            schedules=props.schedule,
+            triggers=props.trigger,
+            alerts=props.alerts,
+        )
+        #: The schedules' construct (``None`` without ``schedule``).
+        self.schedules = operations.schedules
+        #: The data-arrival triggers' construct (``None`` without ``trigger``).
+        self.triggers = operations.triggers
+        #: The failure alerts' construct (``None`` without ``alerts``).
+        self.alerts = operations.alerts
+        #: The SNS topic alerts go to (``None`` without ``alerts``).
+        self.alerts_topic = operations.alerts.topic if operations.alerts is not None else None
+
     # ------------------------------------------------------------------ helpers
     def _attach(
         self, role: iam.IRole, document: iam.PolicyDocument | None, grants: list[Grant], prop: str
@@ -588,9 +638,37 @@ class SageMakerPipeline(Construct):
         return loc
 
     # ------------------------------------------------------------------ API
+    @property
+    def pipeline_name(self) -> str:
+        """The SageMaker pipeline name."""
+        return self.props.pipeline_name
+
+    @property
+    def pipeline_arn(self) -> str:
+        """``arn:<partition>:sagemaker:<region>:<account>:pipeline/<name in lower case>`` (SageMaker
+        lower-cases pipeline names in ARNs)."""
+        return self._pipeline_arn
+
+    @property
+    def pipeline_ref(self) -> sagemaker_refs.PipelineReference:
+        """A reference to this pipeline (``IPipelineRef``)."""
+        return sagemaker_refs.PipelineReference(pipeline_name=self.props.pipeline_name)
+
+    def grant_start_pipeline_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start this pipeline: ``sagemaker:StartPipelineExecution`` on this pipeline's ARN
+        and nothing else (``IPipeline``'s grant; what the Scheduler and EventBridge targets use)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:StartPipelineExecution"], resource_arns=[self.pipeline_arn]
+        )
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        """Apply ``policy`` to the ``AWS::SageMaker::Pipeline`` (the buckets follow ``retain_on_delete``)."""
+        self.cfn_pipeline.apply_removal_policy(policy)
+
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` start this pipeline and see its executions: ``sagemaker:StartPipelineExecution``,
-        ``sagemaker:DescribePipeline`` and ``sagemaker:ListPipelineExecutions`` on this pipeline's ARN only."""
+        ``sagemaker:DescribePipeline`` and ``sagemaker:ListPipelineExecutions`` on this pipeline's ARN only
+        (:meth:`grant_start_pipeline_execution` plus what an operator needs to follow the runs)."""
         return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=[

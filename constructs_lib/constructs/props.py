@@ -15,9 +15,19 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 
 from constructs_lib import limits
 from constructs_lib.config.base import check_s3_uri
+from constructs_lib.constructs.operations import (
+    PROVENANCE_TAG_KEYS,
+    DataArrivalTrigger,
+    PipelineAlerts,
+    PipelineSchedule,
+    check_alerts,
+    check_schedules,
+    check_triggers,
+)
 from constructs_lib.errors import ConfigError
 from constructs_lib.names import check_pipeline_name
 from constructs_lib.template import PipelineBuilderTemplate
@@ -83,6 +93,9 @@ class PipelineOptions(TypedDict, total=False):
     volume_kms_key: kms.IKey | None
     output_kms_key: kms.IKey | None
     max_parallel_steps: int | None
+    schedule: PipelineSchedule | Sequence[PipelineSchedule] | None
+    trigger: DataArrivalTrigger | Sequence[DataArrivalTrigger] | None
+    alerts: PipelineAlerts | sns.ITopic | bool | None
 
 
 @dataclass(frozen=True)
@@ -148,6 +161,21 @@ class PipelineProps:
         max_parallel_steps: the most steps of one execution that run at once
             (``ParallelismConfiguration.MaxParallelExecutionSteps``, ``>= 1``). Default ``None``: SageMaker's
             default (50).
+        schedule: start the pipeline on a schedule: one or several
+            :class:`~constructs_lib.constructs.operations.PipelineSchedule` (a ``rate``/``cron`` expression,
+            a time zone, parameter values), each an ``AWS::Scheduler::Schedule`` running as one role that may
+            start this pipeline only. Default ``()``: no schedule.
+        trigger: start the pipeline when data arrives: one or several
+            :class:`~constructs_lib.constructs.operations.DataArrivalTrigger` (a bucket, a key prefix, the S3
+            input parameter that gets the location), each an EventBridge rule on S3 ``Object Created``
+            events. Default ``()``: no trigger.
+        alerts: send failed/stopped executions and failed steps to SNS: ``True`` (a created topic, KMS-
+            encrypted, TLS-only), an ``sns.ITopic``, or a
+            :class:`~constructs_lib.constructs.operations.PipelineAlerts`. Default ``None``: no alerts.
+
+    The ``AWS::SageMaker::Pipeline`` always carries the provenance tags ``constructs-lib:version``,
+    ``constructs-lib:config-sha256`` and ``constructs-lib:code-sha256``; ``tags`` may not use the
+    ``constructs-lib:`` prefix, and leaves room for them under SageMaker's 50-tag limit.
     """
 
     template: PipelineBuilderTemplate
@@ -170,6 +198,9 @@ class PipelineProps:
     volume_kms_key: kms.IKey | None = None
     output_kms_key: kms.IKey | None = None
     max_parallel_steps: int | None = None
+    schedule: tuple[PipelineSchedule, ...] = ()
+    trigger: tuple[DataArrivalTrigger, ...] = ()
+    alerts: PipelineAlerts | None = None
 
     @classmethod
     def option_names(cls) -> frozenset[str]:
@@ -259,8 +290,13 @@ class PipelineProps:
                 value=self.tags,
                 hint='e.g. {"team": "ml"}',
             )
-        object.__setattr__(self, "tags", check_tags(self.tags))
-        object.__setattr__(self, "input_locations", _check_input_locations(self.input_locations))
+        object.__setattr__(self, "tags", check_tags(self.tags, reserved=len(PROVENANCE_TAG_KEYS)))
+        object.__setattr__(self, "schedule", check_schedules(self.schedule))
+        object.__setattr__(self, "trigger", check_triggers(self.trigger))
+        object.__setattr__(self, "alerts", check_alerts(self.alerts))
+        # A trigger's location must be readable by the job role: it becomes a declared input location.
+        triggered = tuple(InputLocation(bucket=t.bucket, prefix=t.prefix) for t in self.trigger)
+        object.__setattr__(self, "input_locations", _check_input_locations(self.input_locations) + triggered)
         self._check_network()
         _require(self.volume_kms_key, "volume_kms_key", ("key_arn",), "kms.Key.from_key_arn(...)")
         _require(self.output_kms_key, "output_kms_key", ("key_arn",), "kms.Key.from_key_arn(...)")
@@ -376,14 +412,19 @@ def _require(value: object, field: str, attributes: tuple[str, ...], hint: str) 
         )
 
 
-def check_tags(tags: Mapping[str, str]) -> dict[str, str]:
-    """SageMaker's tag rules (botocore ``TagKey``/``TagValue``/``TagList``); returns the tags sorted."""
+def check_tags(tags: Mapping[str, str], *, reserved: int = 0) -> dict[str, str]:
+    """SageMaker's tag rules (botocore ``TagKey``/``TagValue``/``TagList``), ``reserved`` of the allowed
+    number left for the library's provenance tags (whose ``constructs-lib:`` prefix is refused); returns
+    the tags sorted."""
     key_shape = limits.shape("TagKey")
     value_shape = limits.shape("TagValue")
     list_shape = limits.shape("TagList")
-    if list_shape.max is not None and len(tags) > list_shape.max:
+    if list_shape.max is not None and len(tags) > list_shape.max - reserved:
         raise ConfigError(
-            f"too many tags: {len(tags)}", field="tags", hint=f"SageMaker allows at most {list_shape.max}"
+            f"too many tags: {len(tags)}",
+            field="tags",
+            hint=f"SageMaker allows at most {list_shape.max}"
+            + (f", and {reserved} are the pipeline's provenance tags" if reserved else ""),
         )
     for key, value in tags.items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -397,6 +438,13 @@ def check_tags(tags: Mapping[str, str]) -> dict[str, str]:
             )
         if key.lower().startswith("aws:"):
             raise ConfigError("tag keys starting with 'aws:' are reserved by AWS", field="tags", value=key)
+        if reserved and key.lower().startswith("constructs-lib:"):
+            raise ConfigError(
+                "tag keys starting with 'constructs-lib:' are the library's provenance tags",
+                field="tags",
+                value=key,
+                hint="use another prefix",
+            )
         if len(value) > (value_shape.max or 256) or not value_shape.fullmatch(value):
             raise ConfigError(
                 "invalid tag value",

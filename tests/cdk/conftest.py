@@ -36,6 +36,7 @@ STACK_FIXTURES = (
     "dag_example",
     "byo_role_example",
     "production_example",
+    "operations_example",
     "no_codeartifact",
     "dev_s3",
     "byo_bucket",
@@ -68,6 +69,11 @@ def byo_role_example(example_app: dict[str, Synth]) -> Synth:
 @pytest.fixture(scope="session")
 def production_example(example_app: dict[str, Synth]) -> Synth:
     return example_app["ConstructsLibProductionExample"]
+
+
+@pytest.fixture(scope="session")
+def operations_example(example_app: dict[str, Synth]) -> Synth:
+    return example_app["ConstructsLibOperationsExample"]
 
 
 @pytest.fixture(scope="session")

@@ -1154,7 +1154,58 @@ def _read_input(
         b.s3_read_prefix(step, role, OVERRIDE_URI, override, expect_allowed=False)
 
 
-def _pipeline(b: _Builder, logical: str, props: Mapping[str, Any]) -> None:
+@dataclass(frozen=True)
+class _PipelineRun:
+    """What running one pipeline of the template needs: its definition and roles."""
+
+    logical: str
+    arn: str
+    definition: Mapping[str, Any]
+    pipeline_role: str
+
+
+def _run_steps(b: _Builder, run: _PipelineRun, ex: _Execution, overridable: bool) -> None:
+    for step in _all_steps(run.definition.get("Steps", [])):
+        handler = _STEP_HANDLERS.get(step.get("Type", ""))
+        if handler is None:
+            raise CallListError(
+                f"{b.stack}: step {step.get('Name')!r} has type {step.get('Type')!r}: the run-time call list does not know it yet"
+            )
+        handler(b, ex, step, run.pipeline_role, overridable)
+
+
+def _event_value(value: str, example_key: str, where: str) -> str:
+    """A target parameter value as EventBridge sends it: static, or a dynamic JSON path of the event (EventBridge
+    User Guide, event bus targets: dynamic path parameters replace the whole value with the event's field)."""
+    if not value.startswith("$."):
+        return value
+    if value == "$.detail.object.key":
+        return example_key
+    raise CallListError(f"{where}: dynamic path {value!r} is not modelled (only $.detail.object.key)")
+
+
+def _run_with_parameters(
+    b: _Builder, run: _PipelineRun, parameters: Sequence[Mapping[str, Any]], label: str, example_key: str = ""
+) -> None:
+    """The calls of an execution started with ``parameters`` (a schedule's or a rule's): every S3 input they
+    point at is read as the step's role, so each must be allowed (SageMaker Developer Guide, pipeline
+    parameters: StartPipelineExecution's PipelineParameters replace the defaults for that execution)."""
+    overrides = {
+        str(p["Name"]): _event_value(str(p["Value"]), example_key, f"{b.stack}/{label}") for p in parameters
+    }
+    if not overrides:
+        return
+    before = b.calls
+    b.calls = []
+    _run_steps(b, run, _Execution(run.definition, run.arn, overrides), False)
+    new, b.calls = b.calls, before
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
+    for call in new:
+        if call not in before:
+            b.calls.append(replace(call, purpose=f"{call.purpose} [{label}: {shown}]"))
+
+
+def _pipeline(b: _Builder, logical: str, props: Mapping[str, Any]) -> _PipelineRun:
     definition_prop = props.get("PipelineDefinition", {})
     if "PipelineDefinitionBody" not in definition_prop:
         raise CallListError(
@@ -1165,17 +1216,28 @@ def _pipeline(b: _Builder, logical: str, props: Mapping[str, Any]) -> None:
     name = b.resolve(props["PipelineName"], f"{logical} PipelineName")
     pipeline_role = b.resolve(props["RoleArn"], f"{logical} RoleArn")
     arn = f"arn:aws:sagemaker:{b.region}:{b.account}:pipeline/{name.lower()}"
-    ex = _Execution(definition, arn)
-    for step in _all_steps(definition.get("Steps", [])):
-        handler = _STEP_HANDLERS.get(step.get("Type", ""))
-        if handler is None:
-            raise CallListError(
-                f"{b.stack}: step {step.get('Name')!r} has type {step.get('Type')!r}: the run-time call list does not know it yet"
-            )
-        handler(b, ex, step, pipeline_role, True)
+    run = _PipelineRun(logical, arn, definition, pipeline_role)
+    _run_steps(b, run, _Execution(definition, arn), True)
+    return run
 
 
-def _schedules(b: _Builder, pipelines: Mapping[str, str]) -> None:
+def _parameter_list(target: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list(target.get("SageMakerPipelineParameters", {}).get("PipelineParameterList", []))
+
+
+def _example_key(pattern: Mapping[str, Any]) -> str:
+    """An object key an S3 ``Object Created`` rule matches (for ``$.detail.object.key``)."""
+    keys = pattern.get("detail", {}).get("object", {}).get("key", [])
+    prefix = next((k["prefix"] for k in keys if isinstance(k, Mapping) and "prefix" in k), "")
+    wildcard = next((k["wildcard"] for k in keys if isinstance(k, Mapping) and "wildcard" in k), None)
+    if wildcard is not None:
+        # EventBridge wildcard patterns: '*' matches any characters, '\\*' is a literal star.
+        pieces = re.split(r"(?<!\\)\*", str(wildcard))
+        return "part-00000".join(p.replace("\\*", "*") for p in pieces)
+    return f"{prefix}{EXAMPLE_OBJECT}"
+
+
+def _schedules(b: _Builder, pipelines: Mapping[str, str], runs: Mapping[str, _PipelineRun]) -> None:
     for logical, props in b.of_type("AWS::Scheduler::Schedule"):
         target = b.resolve(props["Target"], f"{logical} Target")
         arn = target["Arn"]
@@ -1195,9 +1257,11 @@ def _schedules(b: _Builder, pipelines: Mapping[str, str]) -> None:
             f"start the pipeline ({logical})",
             "scheduler",
         )
+        if arn in runs:
+            _run_with_parameters(b, runs[arn], _parameter_list(target), f"schedule {logical}")
 
 
-def _rules(b: _Builder, topics: Mapping[str, str]) -> None:
+def _rules(b: _Builder, topics: Mapping[str, str], runs: Mapping[str, _PipelineRun]) -> None:
     for logical, props in b.of_type("AWS::Events::Rule"):
         rule_arn = b.physical.attribute(logical, "Arn")
         for target in b.resolve(props.get("Targets", []), f"{logical} Targets"):
@@ -1211,6 +1275,11 @@ def _rules(b: _Builder, topics: Mapping[str, str]) -> None:
                     f"start the pipeline ({logical})",
                     "events-target",
                 )
+                if arn in runs:
+                    pattern = b.resolve(props.get("EventPattern", {}), f"{logical} EventPattern")
+                    _run_with_parameters(
+                        b, runs[arn], _parameter_list(target), f"rule {logical}", _example_key(pattern)
+                    )
             elif arn.startswith("arn:aws:sns:"):
                 context = {"aws:SourceArn": rule_arn, "aws:SourceAccount": b.account}
                 b.add(
@@ -1246,17 +1315,19 @@ def stack_calls(stack: str, template: Mapping[str, Any], physical: Physical) -> 
     principals = b.principals()
     buckets = b.bucket_policies()
     pipelines: dict[str, str] = {}
+    runs: dict[str, _PipelineRun] = {}
     for logical, props in b.of_type("AWS::SageMaker::Pipeline"):
-        _pipeline(b, logical, props)
+        run = _pipeline(b, logical, props)
         name = b.resolve(props["PipelineName"], logical)
-        pipelines[name] = f"arn:aws:sagemaker:{b.region}:{b.account}:pipeline/{name.lower()}"
+        pipelines[name] = run.arn
+        runs[run.arn] = run
     topics = {
         b.resolve({"Ref": logical}, logical): b.resolve(props["KmsMasterKeyId"], logical)
         for logical, props in b.of_type("AWS::SNS::Topic")
         if props.get("KmsMasterKeyId")
     }
-    _schedules(b, pipelines)
-    _rules(b, topics)
+    _schedules(b, pipelines, runs)
+    _rules(b, topics, runs)
     for call in b.calls:  # a role the template does not define: listed, not checkable
         if call.principal.startswith("arn:aws:iam::") and call.principal not in principals:
             principals[call.principal] = Principal(call.principal, call.principal, None)
