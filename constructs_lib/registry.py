@@ -61,7 +61,8 @@ def step_type_of(config: StrictModel) -> str:
     """The step type a config builds (its builder's ``STEP_TYPE``). A parametrized generic config
     (``PyTorchTrainingConfig[MyHyperparameters]``) builds what its generic class builds."""
     _load_builtin()
-    config_cls = type(config).__pydantic_generic_metadata__["origin"] or type(config)
+    metadata = getattr(type(config), "__pydantic_generic_metadata__", None) or {}
+    config_cls = metadata.get("origin") or type(config)
     for key, cls in _BUILDERS.items():
         if config_cls is cls.CONFIG_CLASS:
             return key
