@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "SynthError": "constructs_lib.errors",
     # configs
     "ModelHyperparameters": "constructs_lib.config.hyperparameters",
+    "TabularClassifierHyperparameters": "constructs_lib.config.hyperparameters",
     "PyTorchTrainingConfig": "constructs_lib.config.training_pytorch",
     "TabularPreprocessingConfig": "constructs_lib.config.preprocessing_tabular",
     "PyTorchModelConfig": "constructs_lib.config.model_pytorch",
@@ -76,7 +77,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from constructs_lib.builders.preprocessing_tabular import TabularPreprocessingStepBuilder
     from constructs_lib.builders.training_pytorch import PyTorchTrainingStepBuilder
     from constructs_lib.config.data_load import DataLoadConfig
-    from constructs_lib.config.hyperparameters import ModelHyperparameters
+    from constructs_lib.config.hyperparameters import ModelHyperparameters, TabularClassifierHyperparameters
     from constructs_lib.config.model_pytorch import PyTorchModelConfig
     from constructs_lib.config.preprocessing_tabular import TabularPreprocessingConfig
     from constructs_lib.config.training_pytorch import PyTorchTrainingConfig

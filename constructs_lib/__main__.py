@@ -9,11 +9,15 @@ Commands:
     verify       drift check of a deployed pipeline against cdk.out (calls AWS); exit 1 on drift
 
 A library error prints one line (``ConfigError: ...``) on stderr and exits 2.
+
+``--template MODULE:ATTR`` imports ``MODULE`` as ``python -m`` would: the current directory comes first on
+the import path, for the installed ``constructs-lib`` script too (whose own directory is ``sys.path[0]``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -143,8 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _current_directory_first() -> None:
+    """Put the current directory at the front of ``sys.path`` (what ``python -m`` does) unless it is
+    already there: the ``constructs-lib`` console script starts with its ``bin/`` directory there
+    instead, and ``--template my_pipelines:template`` must find ``my_pipelines.py`` where the user is."""
+    cwd = os.getcwd()
+    if sys.path and sys.path[0] in ("", cwd):
+        return
+    sys.path.insert(0, cwd)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
+    """Entry point of ``constructs-lib`` / ``python -m constructs_lib``; returns the exit code."""
+    _current_directory_first()
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.config.hyperparameters import ModelHyperparameters
+from constructs_lib.config.hyperparameters import TabularClassifierHyperparameters
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 
 __all__ = [
@@ -28,9 +28,11 @@ REFERENCE_TRAINING_DIR = Path(__file__).resolve().parent / "scripts" / "pytorch_
 SEED_CA_REPOSITORY_ARN = "arn:aws:codeartifact:us-east-1:123456789012:repository/my-domain/my-repo"
 
 
-def seed_hyperparameters() -> ModelHyperparameters:
-    """The seed's ``ModelHyperparameters`` example."""
-    return ModelHyperparameters(
+def seed_hyperparameters() -> TabularClassifierHyperparameters:
+    """The seed's ``ModelHyperparameters`` example, as the reference script's
+    :class:`~constructs_lib.config.hyperparameters.TabularClassifierHyperparameters` (its model knobs at
+    their defaults, sent explicitly)."""
+    return TabularClassifierHyperparameters(
         id_name="customer_id",
         label_name="target",
         full_field_list=["customer_id", "target", "feature1", "feature2", "feature3"],

@@ -52,6 +52,7 @@ __all__ = [
     "SKIPPED_FILE_NAMES",
     "SKIPPED_SUFFIXES",
     "deterministic_tar_gz",
+    "in_step",
     "pack_source_dir",
     "safe_extract",
     "source_fingerprint",
@@ -138,6 +139,23 @@ def _check_arcname(name: str) -> None:
     parts = name.split("/")
     if not name or name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts):
         raise ValueError(f"archive paths must be relative POSIX paths without '.', '..' or '//': {name!r}")
+
+
+def in_step(error: ConfigError, step: str) -> ConfigError:
+    """``error`` (from :func:`pack_source_dir`) naming the pipeline step whose code it is about, so that in
+    a pipeline of several steps the message says which ``source_dir`` to fix. An error that already
+    names a step is returned unchanged."""
+    if error.step is not None:
+        return error
+    return ConfigError(
+        error.message,
+        step=step,
+        field=error.field,
+        value=error.value,
+        hint=error.hint,
+        has_value=error.has_value,
+        errors=error.errors,
+    )
 
 
 def pack_source_dir(

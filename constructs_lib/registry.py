@@ -58,10 +58,13 @@ def step_builder_map() -> Mapping[str, type[StepBuilderBase]]:
 
 
 def step_type_of(config: StrictModel) -> str:
-    """The step type a config builds (its builder's ``STEP_TYPE``)."""
+    """The step type a config builds (its builder's ``STEP_TYPE``). A parametrized generic config
+    (``PyTorchTrainingConfig[MyHyperparameters]``) builds what its generic class builds."""
     _load_builtin()
+    metadata = getattr(type(config), "__pydantic_generic_metadata__", None) or {}
+    config_cls = metadata.get("origin") or type(config)
     for key, cls in _BUILDERS.items():
-        if type(config) is cls.CONFIG_CLASS:
+        if config_cls is cls.CONFIG_CLASS:
             return key
     raise ConfigError(
         "no registered step type takes this config class",

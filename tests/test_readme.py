@@ -1,11 +1,14 @@
 """The README stays true: its Python examples run, its shell commands run, its Mermaid diagram and its
-cdk-nag table are what the code produces. ``python tests/test_readme.py`` rewrites the generated parts."""
+cdk-nag table are what the code produces, and the files of "Use it in your own repository" (fences
+```` ```python file=app.py ````) make a repository whose ``cdk synth`` and tests pass.
+``python tests/test_readme.py`` rewrites the generated parts."""
 
 from __future__ import annotations
 
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +20,21 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 
 _FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+#: A file of the README's example repository: ```` ```<lang> file=<path> ```` (not run as a Python block).
+_FILE_FENCE = re.compile(r"^```(\w+) file=(\S+)\n(.*?)^```", re.S | re.M)
 
 
 def blocks(lang: str) -> list[str]:
     return [body for kind, body in _FENCE.findall(README.read_text(encoding="utf-8")) if kind == lang]
+
+
+def file_blocks() -> dict[str, str]:
+    """``{relative path: content}`` of the README's example-repository files."""
+    found: dict[str, str] = {}
+    for _kind, path, body in _FILE_FENCE.findall(README.read_text(encoding="utf-8")):
+        assert path not in found, f"README names {path} twice"
+        found[path] = body
+    return found
 
 
 def nag_table() -> str:
@@ -93,6 +107,54 @@ def test_shell_commands_run(tmp_path: Path) -> None:
         argv = [sys.executable, *shlex.split(command)[1:]]
         result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+
+
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CDK.exists() or shutil.which("node") is None, reason="npm ci has not been run")
+def test_the_example_repository_synthesizes_and_its_tests_pass(tmp_path: Path) -> None:
+    """GIVEN the files of "Use it in your own repository" in an empty directory
+    WHEN the CDK CLI synthesizes it (its cdk.json) and its own tests run (snapshot written, then checked)
+    THEN all of it passes, and the definition sends the user's ``l2_penalty`` and none of the reference
+    model's knobs."""
+    from support.netguard import guarded_env
+
+    from constructs_lib.testing import template_snapshot
+
+    files = file_blocks()
+    assert {"app.py", "cdk.json", "training/train.py", "tests/test_snapshot.py"} <= set(files)
+    repo = tmp_path / "my-ml-platform"
+    for name, body in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(body, encoding="utf-8")
+    env = guarded_env()
+    env.update(
+        PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
+        PYTHONPATH=os.pathsep.join(p for p in (env.get("PYTHONPATH", ""), str(ROOT)) if p),
+        CDK_DISABLE_CLI_TELEMETRY="true",
+        CDK_DISABLE_VERSION_CHECK="true",
+        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+        CONSTRUCTS_LIB_STAGING_DIR=str(tmp_path / "staging"),
+    )
+
+    def run(argv: list[str]) -> None:
+        proc = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"{argv}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+
+    run([str(CDK), "synth", "--quiet", "--no-notices"])
+    snap = template_snapshot(repo / "cdk.out" / "ChurnTraining.template.json")
+    (pipe,) = [r for r in snap["Resources"].values() if r["Type"] == "AWS::SageMaker::Pipeline"]
+    (step,) = pipe["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]["Steps"]
+    sent = step["Arguments"]["HyperParameters"]
+    assert sent["l2_penalty"] == "0.01" and not {"dropout", "hidden_dims", "embedding_dim", "seed"} & set(
+        sent
+    )
+
+    run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--snapshot-update"])
+    assert list((repo / "tests" / "__snapshots__").rglob("*.json"))
+    run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_snapshot.py"])  # checked
 
 
 def test_two_commands_are_the_makefile_targets() -> None:

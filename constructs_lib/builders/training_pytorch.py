@@ -76,9 +76,12 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
         return self.config.output_path or self.context.default_location(self.step_name, "model")
 
     def hyperparameters_split(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """``(inline, file_payload)``: the values that fit SageMaker's 2,500-character limit go inline; when
-        one does not fit, the complete set also ships as ``constructs_lib_hyperparameters.json`` beside local
-        code (``file_payload``; ``None`` when everything fits, so the code package does not change with the
+        """``(inline, file_payload)`` of every field of the config's hyperparameters class (a user's
+        subclass of ``ModelHyperparameters`` sends its own fields, and only what its class declares).
+
+        The values that fit SageMaker's 2,500-character limit go inline; when one does not fit, the
+        complete set also ships as ``constructs_lib_hyperparameters.json`` beside local code
+        (``file_payload``; ``None`` when everything fits, so the code package does not change with the
         hyperparameters).
 
         Raises :class:`ConfigError` when a value does not fit and the code is an ``s3://`` tarball (no file

@@ -12,7 +12,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -48,8 +48,23 @@ def _loc_to_field(loc: tuple[int | str, ...]) -> str:
     return "".join(parts)
 
 
-def config_error_from_validation(model: str, exc: ValidationError) -> ConfigError:
-    """Turn pydantic's ``ValidationError`` into one :class:`ConfigError` (one sub-error per field)."""
+def config_error_from_validation(
+    model: str, exc: ValidationError, *, model_class: type[BaseModel] | None = None
+) -> ConfigError:
+    """Turn pydantic's ``ValidationError`` into one :class:`ConfigError` (one sub-error per field).
+
+    Args:
+        model: the model's name (the root of every field path in the messages).
+        exc: pydantic's error.
+        model_class: the model's class, to name the allowed fields of the (nested) model an unknown
+            field was given to. Default ``None``: looked up by ``model``.
+
+    An unknown field gets a hint with the closest allowed names (``did you mean
+    'training_instance_type'?``), every allowed field of the model it was given to (a nested model's own,
+    e.g. ``hyperparameters.l2_penalty`` lists ``ModelHyperparameters``' fields) and that model's
+    own ``UNKNOWN_FIELD_HINT`` class attribute, if it defines one.
+    """
+    root = model_class if model_class is not None else _MODEL_REGISTRY.get(model)
     errors: list[ConfigError] = []
     for err in exc.errors(include_url=False):
         field = _loc_to_field(tuple(err.get("loc", ())))
@@ -73,8 +88,7 @@ def config_error_from_validation(model: str, exc: ValidationError) -> ConfigErro
         msg = err.get("msg", "invalid value")
         if err.get("type") == "extra_forbidden":
             msg = "unknown field"
-            allowed = ", ".join(sorted(_model_fields(model)))
-            hint = f"allowed fields of {model}: {allowed}" if allowed else None
+            hint = _unknown_field_hint(model, root, tuple(err.get("loc", ())))
         elif err.get("type") == "missing":
             msg = "field required"
             hint = None
@@ -124,9 +138,50 @@ def _strip_model(field: str | None) -> str | None:
 _MODEL_REGISTRY: dict[str, type[BaseModel]] = {}
 
 
-def _model_fields(name: str) -> list[str]:
-    cls = _MODEL_REGISTRY.get(name)
-    return list(cls.model_fields) if cls is not None else []
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    """The pydantic model in a field's annotation (``X``, ``X | None``, ``Annotated[X, ...]``, a
+    ``TypeVar`` bound to ``X``), or ``None``."""
+    if isinstance(annotation, TypeVar):
+        annotation = annotation.__bound__
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _model_at(root: type[BaseModel] | None, loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model that holds the field at pydantic location ``loc`` (``loc`` without its last part)."""
+    cls = root
+    for part in loc[:-1]:
+        if cls is None:
+            return None
+        if isinstance(part, int):
+            continue
+        info = cls.model_fields.get(part)
+        cls = _model_in(info.annotation) if info is not None else None
+    return cls
+
+
+def _unknown_field_hint(model: str, root: type[BaseModel] | None, loc: tuple[int | str, ...]) -> str | None:
+    owner = _model_at(root, loc)
+    if owner is None:
+        return None
+    allowed = sorted(owner.model_fields)
+    parts: list[str] = []
+    name = loc[-1] if loc else None
+    if isinstance(name, str):
+        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+        if close:
+            parts.append(f"did you mean {close[0]!r}?")
+    owner_name = model if owner is root else owner.__name__
+    parts.append(f"allowed fields of {owner_name}: {', '.join(allowed)}")
+    extra = vars(owner).get("UNKNOWN_FIELD_HINT")  # the class's own, not a subclass's inherited one
+    if isinstance(extra, str) and extra:
+        parts.append(extra)
+    return "; ".join(parts)
 
 
 class StrictModel(BaseModel):
@@ -142,21 +197,21 @@ class StrictModel(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise config_error_from_validation(type(self).__name__, exc) from None
+            raise config_error_from_validation(type(self).__name__, exc, model_class=type(self)) from None
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
         try:
             return super().model_validate(obj, *args, **kwargs)
         except ValidationError as exc:
-            raise config_error_from_validation(cls.__name__, exc) from None
+            raise config_error_from_validation(cls.__name__, exc, model_class=cls) from None
 
     @classmethod
     def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
         try:
             return super().model_validate_json(json_data, *args, **kwargs)
         except ValidationError as exc:
-            raise config_error_from_validation(cls.__name__, exc) from None
+            raise config_error_from_validation(cls.__name__, exc, model_class=cls) from None
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """Copy with ``update`` applied *and validated* (pydantic's own ``model_copy`` skips validation).

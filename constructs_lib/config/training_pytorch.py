@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Literal, Self
+from typing import Any, Generic, Literal, Self
 
-from pydantic import Field, StrictInt, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SerializeAsAny, StrictInt, ValidationInfo, field_validator, model_validator
+from typing_extensions import TypeVar
 
 from constructs_lib import limits
 from constructs_lib.codeartifact import CA_REPOSITORY_ARN_ENV, parse_repository_arn
@@ -24,7 +25,13 @@ from constructs_lib.config.hyperparameters import ModelHyperparameters
 from constructs_lib.config.job import ComputeJobSettings, check_count_choices, check_type_choices
 from constructs_lib.errors import ConfigError
 
-__all__ = ["DEFAULT_CHECKPOINT_LOCAL_PATH", "MAX_RUNTIME_SECONDS", "PyTorchTrainingConfig", "image_kind"]
+__all__ = [
+    "DEFAULT_CHECKPOINT_LOCAL_PATH",
+    "MAX_RUNTIME_SECONDS",
+    "HyperparametersT",
+    "PyTorchTrainingConfig",
+    "image_kind",
+]
 
 #: SageMaker's documented ceiling for ``StoppingCondition.MaxRuntimeInSeconds`` (28 days); botocore
 #: publishes only the minimum (1).
@@ -35,11 +42,22 @@ DEFAULT_CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 #: accepts this many).
 MAX_TRAINING_INSTANCE_COUNT = 100
 
+#: The class of a config's ``hyperparameters``: ``ModelHyperparameters`` or a subclass of it.
+HyperparametersT = TypeVar("HyperparametersT", bound=ModelHyperparameters, default=ModelHyperparameters)
 
-class PyTorchTrainingConfig(ComputeJobSettings):
+
+class PyTorchTrainingConfig(ComputeJobSettings, Generic[HyperparametersT]):
     """Configuration of one PyTorch training step (the seed's table, same names and defaults), plus the job
     settings every compute step shares (:class:`~constructs_lib.config.job.ComputeJobSettings`: retries,
-    caching, network isolation, inter-container encryption)."""
+    caching, network isolation, inter-container encryption).
+
+    ``hyperparameters`` may be an instance of any subclass of ``ModelHyperparameters`` (your own
+    script's fields); it keeps its class through ``model_copy``, and ``model_dump`` / ``fingerprint``
+    carry every field of that class. To validate such a dump back, parametrize the config with the class
+    (``PyTorchTrainingConfig[MyHyperparameters].model_validate(data)``): the plain class validates the
+    ``hyperparameters`` of a dump as ``ModelHyperparameters`` and refuses the subclass's fields as
+    unknown (never drops them). A parametrized config is still a ``PyTorchTrainingConfig``.
+    """
 
     training_instance_type: str = "ml.g5.12xlarge"
     """Instance type of the training job; one of botocore's ``TrainingInstanceType`` values.
@@ -64,8 +82,9 @@ class PyTorchTrainingConfig(ComputeJobSettings):
     py_version: str
     """Required. Python version of the training image, e.g. ``py39``; must pair with ``framework_version``."""
 
-    hyperparameters: ModelHyperparameters | None = None
-    """Model hyperparameters passed to the script. Default ``None`` (none passed)."""
+    hyperparameters: SerializeAsAny[HyperparametersT] | None = None
+    """Hyperparameters passed to the script: every field of their class (``ModelHyperparameters``, or
+    your subclass of it) and nothing else. Default ``None`` (none passed)."""
 
     env: dict[str, str] = Field(default_factory=dict)
     """Environment variables of the training job (botocore ``TrainingEnvironmentMap``: at most 100, names
@@ -131,6 +150,11 @@ class PyTorchTrainingConfig(ComputeJobSettings):
 
     region: str | None = None
     """AWS region for image URIs. Default ``None``: the pipeline's (stack's) region."""
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        """``PyTorchTrainingConfig[MyHyperparameters]`` (class names only, in error messages too)."""
+        return f"{cls.__name__}[{', '.join(getattr(p, '__name__', str(p)) for p in params)}]"
 
     @field_validator("training_instance_type")
     @classmethod
@@ -302,7 +326,8 @@ class PyTorchTrainingConfig(ComputeJobSettings):
         return self.hyperparameters.to_values() if self.hyperparameters is not None else {}
 
     def fingerprint(self) -> str:
-        """Canonical JSON of the config (for reports and cache keys)."""
+        """Canonical JSON of the config, every field of the hyperparameters' class included (for reports
+        and cache keys)."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
 

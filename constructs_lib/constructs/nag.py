@@ -1,9 +1,19 @@
 """cdk-nag (AwsSolutions) integration: the findings this library acknowledges, each with its reason.
 
 Every acknowledgment is per finding (cdk-nag 3's ``Rule[finding]`` form, e.g.
-``AwsSolutions-IAM5[Resource::*]``) and placed on the construct that causes it, never on the stack or the
-app, so a new wildcard anywhere else still fails ``cdk synth``. :data:`ACKNOWLEDGED_FINDINGS` is the
-complete, human-readable list (it is reproduced in the README).
+``AwsSolutions-IAM5[Resource::*]``) and placed on the CloudFormation resource that holds the library's own
+statement, never on a role, construct, stack or app that also holds someone else's. cdk-nag (and CDK's
+validation report) honours an acknowledgment on the violating resource and on its ancestors in the
+construct tree, so the library acknowledges:
+
+* for a role it creates, the ``AWS::IAM::Role`` resource (``JobRole/Resource``), which holds the role's
+  inline policy; ``job_role.add_to_principal_policy(...)`` in user code goes to the role's separate
+  ``DefaultPolicy`` resource (a sibling, not a child, of ``Resource``), so its wildcards still fail;
+* for a role passed in, the library's own ``AWS::IAM::Policy`` (``JobRolePolicy`` / ``PipelineRolePolicy``,
+  children of the pipeline construct), never the role's ``DefaultPolicy``;
+* nothing on buckets or bucket policies.
+
+:data:`ACKNOWLEDGED_FINDINGS` is the complete, human-readable list (it is reproduced in the README).
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ class AcknowledgedFinding:
         rule: the cdk-nag rule id (``AwsSolutions-IAM5``).
         applies_to: the finding inside the rule (``Resource::*``), or ``None`` for a whole-rule finding.
             ``<...>`` marks a part that depends on the stack (logical ids, account, region).
-        where: the construct the acknowledgment is attached to.
+        where: the resource the acknowledgment is attached to.
         when: when the finding occurs.
         reason: why it is acceptable.
     """
@@ -85,12 +95,20 @@ R_CDK_HANDLER = (
     "action wildcards on the asset and artifact buckets are CDK's own and not configurable from outside."
 )
 
+#: Where the job role's acknowledgments are: the resource that holds the library's statements (never the
+#: role construct, whose DefaultPolicy child takes the user's ``add_to_principal_policy``).
+JOB_ROLE_POLICY = (
+    "job role's own policy: JobRole/Resource (AWS::IAM::Role), or JobRolePolicy for a passed-in role"
+)
+#: Where the pipeline role's acknowledgments are.
+PIPELINE_ROLE_POLICY = "pipeline role's own policy: PipelineRole/Resource (AWS::IAM::Role), or PipelineRolePolicy for a passed-in role"
+
 #: The findings this library acknowledges, and why (the README lists them).
 ACKNOWLEDGED_FINDINGS: tuple[AcknowledgedFinding, ...] = (
     AcknowledgedFinding(
         "AwsSolutions-IAM5",
         "Resource::*",
-        "job role",
+        JOB_ROLE_POLICY,
         "always",
         R_STAR,
     ),
@@ -98,7 +116,7 @@ ACKNOWLEDGED_FINDINGS: tuple[AcknowledgedFinding, ...] = (
         "AwsSolutions-IAM5",
         "Resource::arn:<AWS::Partition>:logs:<region>:<AWS::AccountId>:log-group:/aws/sagemaker/"
         "<TrainingJobs|ProcessingJobs|TransformJobs>:*",
-        "job role",
+        JOB_ROLE_POLICY,
         "one per job kind in the pipeline",
         R_LOG_GROUP,
     ),
@@ -106,14 +124,14 @@ ACKNOWLEDGED_FINDINGS: tuple[AcknowledgedFinding, ...] = (
         "AwsSolutions-IAM5",
         "Resource::arn:<AWS::Partition>:logs:<region>:<AWS::AccountId>:log-group:/aws/sagemaker/"
         "<TrainingJobs|ProcessingJobs|TransformJobs>:log-stream:*",
-        "job role",
+        JOB_ROLE_POLICY,
         "one per job kind in the pipeline",
         R_LOG_STREAMS,
     ),
     AcknowledgedFinding(
         "AwsSolutions-IAM5",
         "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<region>/*.<pipeline>-code",
-        "job role",
+        JOB_ROLE_POLICY,
         "with local code (a code asset)",
         R_CODE,
     ),
@@ -121,14 +139,14 @@ ACKNOWLEDGED_FINDINGS: tuple[AcknowledgedFinding, ...] = (
         "AwsSolutions-IAM5",
         "Resource::<ArtifactBucket.Arn>/<pipeline>/<step>/<output>*, "
         "Resource::arn:<AWS::Partition>:s3:::<bucket>/<prefix>*",
-        "job role",
+        JOB_ROLE_POLICY,
         "one per declared S3 input/output prefix (object ARNs end in *)",
         R_S3_PREFIX,
     ),
     AcknowledgedFinding(
         "AwsSolutions-IAM5",
         "Resource::arn:<AWS::Partition>:ec2:<region>:<AWS::AccountId>:network-interface/*",
-        "job role",
+        JOB_ROLE_POLICY,
         "with a VPC",
         R_ENI,
     ),
@@ -136,7 +154,7 @@ ACKNOWLEDGED_FINDINGS: tuple[AcknowledgedFinding, ...] = (
         "AwsSolutions-IAM5",
         "Resource::arn:<AWS::Partition>:sagemaker:<region>:<AWS::AccountId>:"
         "<training-job|processing-job|model|transform-job>/*",
-        "pipeline role",
+        PIPELINE_ROLE_POLICY,
         "one per job kind in the pipeline",
         R_JOB_ARNS,
     ),
@@ -188,7 +206,10 @@ def resource_finding(scope: IConstruct, resource: str) -> str:
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str, *, finding: str | None = None) -> None:
-    """Acknowledge ``rule`` (or the single ``rule[finding]``) on ``scope`` and its children, with ``reason``."""
+    """Acknowledge ``rule`` (or the single ``rule[finding]``) on ``scope`` and its children, with ``reason``.
+
+    Pass the CloudFormation resource that holds the finding itself (e.g. a role's ``node.default_child``),
+    not a parent that may also hold other code's resources."""
     from aws_cdk import Acknowledgment, Validations
 
     rule_id = f"{rule}[{finding}]" if finding is not None else rule

@@ -608,8 +608,9 @@ class SageMakerPipeline(Resource):
     def _attach(
         self, role: iam.IRole, document: iam.PolicyDocument | None, grants: list[Grant], prop: str
     ) -> None:
-        before = {c.node.path for c in role.node.find_all()}
-        if not attach(self, role, document, grants):
+        policy_id = "JobRolePolicy" if prop == "job_role" else "PipelineRolePolicy"
+        holder = attach(self, role, document, grants, policy_id=policy_id)
+        if holder is None:
             Annotations.of(self).add_warning_v2(
                 ROLE_NOT_MODIFIED_WARNING_ID,
                 f"{prop} is an immutable imported role: no permission was added to it. It needs: "
@@ -620,10 +621,8 @@ class SageMakerPipeline(Resource):
                 + ". Import it with mutable=True to let the construct add them, or grant them yourself.",
             )
             return
-        if document is None:  # a mutable imported role: the pipeline must wait for its new policy
-            self._policy_dependencies.extend(
-                c for c in role.node.find_all() if c.node.path not in before and isinstance(c, iam.Policy)
-            )
+        if document is None:  # a passed-in role: the pipeline must wait for the policy attached to it
+            self._policy_dependencies.append(holder)
 
     def _location(self, uri: str) -> Any:
         loc = parse_s3_uri(uri)

@@ -4,7 +4,8 @@
 No managed policies and no ``*`` action: each statement names its actions, and its resources are the
 exact ARNs the pipeline touches. Where a resource must end in ``*`` (object keys and job names SageMaker
 generates) or IAM has no resource-level permission (``Resource: *``), the statement carries the reason,
-and the construct acknowledges exactly that cdk-nag finding with it.
+and :func:`attach` acknowledges exactly that cdk-nag finding with it, on exactly the CloudFormation
+resource that holds the library's statements (never on a role or parent that also holds the user's).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Aws, CfnResource, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -439,24 +440,49 @@ def attach(
     role: iam.IRole,
     document: iam.PolicyDocument | None,
     grants: Sequence[Grant],
-) -> bool:
-    """Add ``grants`` to ``document`` (the inline policy of a role this library created) or to ``role``
-    (a role passed in), and acknowledge each wildcard resource's cdk-nag finding on ``role`` with the
-    grant's reason.
+    *,
+    policy_id: str,
+) -> CfnResource | None:
+    """Give ``role`` the ``grants`` and acknowledge each wildcard resource's cdk-nag finding, with the
+    grant's reason, on exactly the CloudFormation resource that holds the library's statements.
 
-    Returns ``False`` when nothing was attached (an imported, immutable role).
+    * A role this library created (``document`` is its inline policy): the statements go into that
+      inline policy, which CloudFormation keeps inside the ``AWS::IAM::Role`` resource; the findings are
+      acknowledged on that resource only. Statements a user adds later with
+      ``role.add_to_principal_policy(...)`` go to the role's separate ``DefaultPolicy`` resource, which no
+      acknowledgment covers.
+    * A role passed in (imported, or created by the user): the statements get their own ``iam.Policy``
+      (``policy_id``, a child of ``scope``) attached to the role, never the role's ``DefaultPolicy``
+      (where the user's own statements go); the findings are acknowledged on that policy's
+      ``AWS::IAM::Policy`` only.
+
+    Returns the resource that holds the statements, or ``None`` when nothing could be attached (an
+    immutable imported role: its policy construct is removed again).
     """
     from constructs_lib.constructs.nag import acknowledge, resource_finding
 
-    for grant in grants:
-        if document is not None:
+    holder: CfnResource
+    if document is not None:
+        for grant in grants:
             document.add_statements(grant.statement)
-        else:
-            role.add_to_principal_policy(grant.statement)
-    # An immutable imported role reports success but keeps nothing: a role took the statements only when
-    # it now has a policy construct of its own.
-    if document is None and not any(isinstance(c, iam.Policy) for c in role.node.find_all()):
-        return False
+        default_child = role.node.default_child
+        if not isinstance(default_child, CfnResource):  # pragma: no cover - iam.Role always has one
+            raise SynthError(
+                f"role {role.node.path!r} has no CloudFormation resource to hold its inline policy",
+                hint="report a bug",
+            )
+        holder = default_child
+    else:
+        policy = iam.Policy(scope, policy_id, statements=[g.statement for g in grants])
+        role.attach_inline_policy(policy)
+        cfn_policy = policy.node.default_child
+        # An immutable imported role accepts the call and attaches nothing: the policy then names no role.
+        if not isinstance(cfn_policy, CfnResource) or not Stack.of(scope).resolve(
+            getattr(cfn_policy, "roles", None)
+        ):
+            scope.node.try_remove_child(policy_id)
+            return None
+        holder = cfn_policy
     findings: dict[str, str] = {}
     for grant in grants:
         if grant.reason is None:
@@ -466,5 +492,5 @@ def attach(
             if "*" in finding:
                 findings.setdefault(finding, grant.reason)
     for finding, reason in sorted(findings.items()):
-        acknowledge(role, "AwsSolutions-IAM5", reason, finding=finding)
-    return True
+        acknowledge(holder, "AwsSolutions-IAM5", reason, finding=finding)
+    return holder

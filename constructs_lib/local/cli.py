@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.config.hyperparameters import ModelHyperparameters
+from constructs_lib.config.hyperparameters import reference_hyperparameters_class
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.errors import ConfigError, ConstructsLibError
 from constructs_lib.local.runner import MAX_LOCAL_HOSTS
@@ -87,7 +87,8 @@ def add_local_subcommands(subparsers: argparse._SubParsersAction[argparse.Argume
         default=None,
         type=Path,
         metavar="JSON_FILE",
-        help="ModelHyperparameters as a JSON object of plain values (default: the demo hyperparameters)",
+        help="ModelHyperparameters as a JSON object of plain values; with one of hidden_dims, dropout, "
+        "embedding_dim, seed: TabularClassifierHyperparameters (default: the demo hyperparameters)",
     )
     run.add_argument(
         "--config",
@@ -287,11 +288,11 @@ def _config_and_region(args: argparse.Namespace) -> tuple[PyTorchTrainingConfig,
             env = dict(data.get("env") or {})
             env.update(extra_env)
             data["env"] = env
-        return PyTorchTrainingConfig.model_validate(data), None
+        hp_class = reference_hyperparameters_class(data.get("hyperparameters"))
+        return PyTorchTrainingConfig[hp_class].model_validate(data), None  # type: ignore[valid-type]
     if args.hyperparameters is not None:
-        hyperparameters = ModelHyperparameters.model_validate(
-            _read_json_object(args.hyperparameters, "--hyperparameters")
-        )
+        values = _read_json_object(args.hyperparameters, "--hyperparameters")
+        hyperparameters = reference_hyperparameters_class(values).model_validate(values)
     else:
         hyperparameters = demo_hyperparameters()
     return (

@@ -17,7 +17,7 @@ import random
 from pathlib import Path
 from typing import Literal
 
-from constructs_lib.config.hyperparameters import ModelHyperparameters
+from constructs_lib.config.hyperparameters import TabularClassifierHyperparameters
 from constructs_lib.errors import ConfigError
 
 __all__ = ["DEMO_COLUMNS", "DemoFormat", "demo_hyperparameters", "write_demo_dataset"]
@@ -33,10 +33,10 @@ _SPLITS = (("train", 0.70), ("val", 0.15), ("test", 0.15))
 _MIN_ROWS = 20
 
 
-def demo_hyperparameters() -> ModelHyperparameters:
+def demo_hyperparameters() -> TabularClassifierHyperparameters:
     """Hyperparameters for the demo table: the README's field lists, with a learning rate of 0.01,
     batch size 64, 5 epochs, hidden layers ``[32, 16]`` and seed 0 so a CPU run takes seconds."""
-    return ModelHyperparameters(
+    return TabularClassifierHyperparameters(
         id_name="customer_id",
         label_name="target",
         full_field_list=list(DEMO_COLUMNS),

@@ -173,7 +173,7 @@ def test_jsii_errors_are_wrapped(seed_config: Callable[..., Any]) -> None:
     class Broken(iam.Role):
         """A passed-in role whose policy attachment makes jsii raise (a duplicate construct id)."""
 
-        def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        def attach_inline_policy(self, policy: iam.Policy) -> None:  # the construct attaches its own policy
             s3.Bucket(stack, "Twice")
             s3.Bucket(stack, "Twice")
             raise AssertionError("unreachable")

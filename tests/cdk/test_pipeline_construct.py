@@ -395,9 +395,11 @@ def test_byo_bucket_and_role(byo_bucket: Synth) -> None:
     assert pipeline is not None and pipeline.access_log_bucket is None
     roles = byo_bucket.resources("AWS::IAM::Role")
     assert sorted(k for k in roles if "JobRole" in k) == []
-    # the mutable imported job role gets its permissions as a policy attached by name
+    # the mutable imported job role gets its permissions as a policy of the pipeline's own, attached by name
+    # (not the role's DefaultPolicy, where user code's add_to_principal_policy goes)
     policies = byo_bucket.resources("AWS::IAM::Policy")
-    job_policy = [p for k, p in policies.items() if k.startswith("ExistingJobRole")]
+    assert not [k for k in policies if k.startswith("ExistingJobRole")]
+    job_policy = [p for k, p in policies.items() if k.startswith("TrainingJobRolePolicy")]
     assert len(job_policy) == 1
     assert job_policy[0]["Properties"]["Roles"] == ["team-sagemaker-jobs"]
     statements = by_sid(job_policy[0]["Properties"]["PolicyDocument"]["Statement"])
@@ -408,7 +410,7 @@ def test_byo_bucket_and_role(byo_bucket: Synth) -> None:
     assert pass_role["Resource"] == EXISTING_JOB_ROLE
     # the pipeline waits for the imported role's new policy
     _, pipe = byo_bucket.one("AWS::SageMaker::Pipeline")
-    job_policy_logical = next(k for k in policies if k.startswith("ExistingJobRole"))
+    job_policy_logical = next(k for k in policies if k.startswith("TrainingJobRolePolicy"))
     assert job_policy_logical in pipe.get("DependsOn", [])
     definition = byo_bucket.definition()
     assert definition["Steps"][0]["Arguments"]["RoleArn"] == EXISTING_JOB_ROLE

@@ -1,4 +1,5 @@
-"""ModelHyperparameters: validation and round-trip through SageMaker's HyperParameters strings."""
+"""ModelHyperparameters (and the reference script's TabularClassifierHyperparameters): validation and
+round-trip through SageMaker's HyperParameters strings."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from constructs_lib import ConfigError, ModelHyperparameters
+from constructs_lib import ConfigError, ModelHyperparameters, TabularClassifierHyperparameters
+from constructs_lib.config.hyperparameters import reference_hyperparameters_class
 from constructs_lib.examples import seed_hyperparameters
 
 FIELDS = ["customer_id", "target", "feature1", "feature2", "feature3"]
@@ -23,7 +25,8 @@ def hp(**kw: object) -> ModelHyperparameters:
         "cat_field_list": ["feature3"],
     }
     base.update(kw)
-    return ModelHyperparameters(**base)  # type: ignore[arg-type]
+    # the reference model's knobs (dropout, hidden_dims, ...) are TabularClassifierHyperparameters' fields
+    return reference_hyperparameters_class(kw)(**base)  # type: ignore[arg-type]
 
 
 def test_seed_example_round_trips() -> None:
@@ -32,9 +35,19 @@ def test_seed_example_round_trips() -> None:
     assert all(isinstance(v, str) for v in encoded.values())
     assert encoded["learning_rate"] == "0.001" and encoded["id_name"] == '"customer_id"'
     assert json.loads(encoded["full_field_list"]) == FIELDS
-    assert ModelHyperparameters.from_sagemaker(encoded) == h
+    assert isinstance(h, TabularClassifierHyperparameters)  # the reference script's knobs are sent too
+    assert json.loads(encoded["hidden_dims"]) == [64, 32] and encoded["seed"] == "42"
+    assert TabularClassifierHyperparameters.from_sagemaker(encoded) == h
     # SageMaker's own entries are ignored on the way back
-    assert ModelHyperparameters.from_sagemaker({**encoded, "sagemaker_program": '"train.py"'}) == h
+    assert (
+        TabularClassifierHyperparameters.from_sagemaker({**encoded, "sagemaker_program": '"train.py"'}) == h
+    )
+    # the seed's own fields alone: a plain ModelHyperparameters (which sends no knob) reads them back
+    plain = ModelHyperparameters.from_sagemaker(encoded)
+    assert type(plain) is ModelHyperparameters
+    assert plain.to_values() == {
+        k: v for k, v in h.to_values().items() if k in ModelHyperparameters.model_fields
+    }
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,8 @@ def test_environment(seed_args: dict[str, Any]) -> None:
 
 def test_hyperparameters(seed_args: dict[str, Any]) -> None:
     hps = seed_args["HyperParameters"]
-    assert ModelHyperparameters.from_sagemaker(hps) == seed_training_config().hyperparameters
+    sent = seed_training_config().hyperparameters
+    assert sent is not None and type(sent).from_sagemaker(hps) == sent
     assert json.loads(hps["sagemaker_program"]) == "train.py"
     assert json.loads(hps["sagemaker_submit_directory"]).endswith("/PyTorchTraining/sourcedir.tar.gz")
     # 4 GPUs on ml.g5.12xlarge: SageMaker's torch_distributed launcher is on

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from constructs_lib.config.hyperparameters import ModelHyperparameters
+from constructs_lib.config.hyperparameters import TabularClassifierHyperparameters
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.local.demo_data import demo_hyperparameters
 from constructs_lib.local.runner import reference_source_dir
@@ -20,7 +20,7 @@ DEMO_EPOCHS = 4
 RUN_TIMEOUT = 240.0
 
 
-def demo_hp(**update: object) -> ModelHyperparameters:
+def demo_hp(**update: object) -> TabularClassifierHyperparameters:
     return demo_hyperparameters().model_copy(update={"epochs": DEMO_EPOCHS, **update})
 
 

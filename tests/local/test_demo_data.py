@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.config.hyperparameters import ModelHyperparameters
+from constructs_lib.config.hyperparameters import TabularClassifierHyperparameters
 from constructs_lib.errors import ConfigError
 from constructs_lib.local.demo_data import DEMO_COLUMNS, demo_hyperparameters, write_demo_dataset
 
@@ -63,12 +63,12 @@ def test_parquet_matches_csv(tmp_path: Path) -> None:
 
 def test_demo_hyperparameters_match_the_table() -> None:
     hp = demo_hyperparameters()
-    assert isinstance(hp, ModelHyperparameters)
+    assert isinstance(hp, TabularClassifierHyperparameters)  # the reference script's knobs are set
     assert hp.full_field_list == list(DEMO_COLUMNS)
     assert (hp.id_name, hp.label_name) == ("customer_id", "target")
     assert hp.tab_field_list == ["feature1", "feature2"]
     assert hp.cat_field_list == ["feature3"]
-    assert ModelHyperparameters.from_sagemaker(hp.to_sagemaker()) == hp
+    assert TabularClassifierHyperparameters.from_sagemaker(hp.to_sagemaker()) == hp
 
 
 @pytest.mark.parametrize(

@@ -182,7 +182,12 @@ CASES: tuple[Case, ...] = (
         "Typo in a field name: `PyTorchTrainingConfig(training_instance_typo=...)`",
         lambda: training_config(training_instance_typo="ml.m5.xlarge"),
         ConfigError,
-        ("training_instance_typo", "unknown field", "allowed fields of PyTorchTrainingConfig"),
+        (
+            "training_instance_typo",
+            "unknown field",
+            "did you mean 'training_instance_type'?",
+            "allowed fields of PyTorchTrainingConfig",
+        ),
     ),
     Case(
         "instance-type",

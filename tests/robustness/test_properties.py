@@ -377,7 +377,8 @@ def field_lists(draw: st.DrawFn) -> tuple[dict[str, Any], frozenset[str]]:
       "tab_field_list": [f"f{i}" for i in range(2_998)], "cat_field_list": []}, frozenset()),
 )  # fmt: skip
 def test_hyperparameters_build_or_raise_config_error(case: tuple[dict[str, Any], frozenset[str]]) -> None:
-    from constructs_lib import ModelHyperparameters, PyTorchTrainingStepBuilder
+    from constructs_lib import PyTorchTrainingStepBuilder
+    from constructs_lib import TabularClassifierHyperparameters as ModelHyperparameters  # has the knobs
     from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 
     data, faults = case

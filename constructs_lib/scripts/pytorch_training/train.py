@@ -19,8 +19,10 @@ strings, decoded with ``json.loads``, raw on failure), then the ``SM_HPS`` envir
 object). The command line is the weakest source because SageMaker's training toolkit up to 5.1.2 runs
 the script through ``/bin/sh`` (the PyTorch container always captures errors), which splits
 ``['a', 'b']`` into ``[a,`` and ``b]`` and drops the quotes; the parser joins such tokens again and never
-aborts on them. ``sagemaker_*`` keys are ignored. See ``ModelHyperparameters`` in ``constructs_lib`` for
-the fields and their defaults.
+aborts on them. ``sagemaker_*`` keys are ignored. See ``TabularClassifierHyperparameters`` in
+``constructs_lib`` for the fields and their defaults: the model's knobs (``hidden_dims``, ``dropout``,
+``embedding_dim``, ``seed``) are sent only by that class, and take the defaults below when absent (a plain
+``ModelHyperparameters`` sends the seed's fields only).
 
 Model (``model.py``): categorical fields get embeddings (vocabulary from the training split, index 0 =
 unknown), numeric fields are normalised with training-split mean and standard deviation (missing values
@@ -148,7 +150,8 @@ class UsageError(Exception):
 # ============================================================================ hyperparameters
 @dataclass(frozen=True)
 class Hyperparameters:
-    """The values this script uses (mirror of ``constructs_lib``'s ``ModelHyperparameters``)."""
+    """The values this script uses (mirror of ``constructs_lib``'s ``TabularClassifierHyperparameters``;
+    the knobs after ``epochs`` default when a plain ``ModelHyperparameters`` leaves them out)."""
 
     id_name: str
     label_name: str
