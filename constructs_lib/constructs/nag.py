@@ -164,8 +164,9 @@ ACKNOWLEDGED_FINDINGS: tuple[AcknowledgedFinding, ...] = (
         "AWSLambdaBasicExecutionRole; IAM5 Action::s3:GetObject*, Action::s3:GetBucket*, Action::s3:List*, "
         "Action::s3:DeleteObject*, Action::s3:Abort*, Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-"
         "assets-<AWS::AccountId>-<region>/*, Resource::<ArtifactBucket.Arn>/* (and Action::kms:ReEncrypt*, "
-        "Action::kms:GenerateDataKey* with a KMS key): exactly the wildcards in the handler's policy",
-        "CDK's BucketDeployment handler",
+        "Action::kms:GenerateDataKey* with a KMS key): the wildcards of the statements the library's "
+        "deployment added to the handler's policy (another deployment's resources stay reported)",
+        "CDK's BucketDeployment handler: L1 on the function, IAM4 on its role, IAM5 on its DefaultPolicy",
         'definition_storage="s3" (or an "auto" definition over the inline threshold)',
         R_CDK_HANDLER,
     ),

@@ -36,7 +36,8 @@ from constructs_lib.access import AccessNeeds, ecr_repository, parse_s3_uri
 from constructs_lib.codeartifact import parse_repository_arn
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.constructs.code import code_asset, code_key_suffix
-from constructs_lib.constructs.handlers import tidy_cdk_handlers
+from constructs_lib.constructs.handlers import handler_policy_resources, tidy_cdk_handlers
+from constructs_lib.constructs.nag import flatten_cfn_reference
 from constructs_lib.constructs.operations import (
     OperationsContext,
     add_operations,
@@ -224,6 +225,7 @@ class SageMakerPipeline(Resource):
             service="sagemaker", resource="pipeline", resource_name=props.pipeline_name.lower()
         )
         self._policy_dependencies: list[Construct] = []
+        self._deployment_grants: frozenset[str] | set[str] | None = None
         self._storage()
         self._roles()
         self._network()
@@ -237,7 +239,7 @@ class SageMakerPipeline(Resource):
         for key_name, value in props.tags.items():
             Tags.of(self).add(key_name, value)
         self._operations(code)
-        tidy_cdk_handlers(self)
+        tidy_cdk_handlers(self, self._deployment_grants)
 
     def _storage(self) -> None:
         """The artifact bucket (created, or the one passed in), its access-log bucket and its key."""
@@ -536,6 +538,7 @@ class SageMakerPipeline(Resource):
             ).hexdigest()
             key = f"{DEFINITION_PREFIX}/{props.pipeline_name}/{digest}.json"
             self.definition_object_key = key
+            granted_before = handler_policy_resources(self)
             self.definition_deployment = s3deploy.BucketDeployment(
                 self,
                 "DefinitionDeployment",
@@ -546,6 +549,14 @@ class SageMakerPipeline(Resource):
                 prune=False,
                 retain_on_delete=True,
             )
+            # What this deployment granted its (stack-wide, shared) handler: the only findings of it the
+            # library acknowledges.
+            destination = [self.artifact_bucket.bucket_arn, self.artifact_bucket.arn_for_objects("*")]
+            if self.artifact_bucket.encryption_key is not None:
+                destination.append(self.artifact_bucket.encryption_key.key_arn)
+            self._deployment_grants = (handler_policy_resources(self) - granted_before) | {
+                flatten_cfn_reference(stack.resolve(arn)) for arn in destination
+            }
             pipeline_definition = {
                 "PipelineDefinitionS3Location": {"Bucket": self.artifact_bucket.bucket_name, "Key": key}
             }

@@ -1,7 +1,8 @@
 """cdk-nag acknowledgments cover the library's own statements only, never the user's.
 
 GIVEN pipelines whose roles and buckets get extra statements from *user code* (a wildcard on the created
-job role and pipeline role, on imported mutable roles, a public statement in a bucket policy)
+job role and pipeline role, on imported mutable roles, a public statement in a bucket policy, the user's
+own ``BucketDeployment`` sharing CDK's handler with the library's)
 WHEN the app is synthesized under ``add_aws_solutions_checks`` (cdk-nag's real AwsSolutions pack, run by
 CDK's validation plugin mechanism)
 THEN the synth fails, and the report lists exactly the user's additions, while every finding of the
@@ -34,6 +35,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
 from synth_support import CONTEXT, REGION, Synth
 
 from constructs_lib.constructs import PyTorchTrainingPipeline, add_aws_solutions_checks
@@ -47,6 +49,12 @@ STAR = "AwsSolutions-IAM5[Resource::*]"
 TRAINING_JOBS = (
     f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:{REGION}:<AWS::AccountId>:training-job/*]"
 )
+
+
+#: CDK's singleton BucketDeployment handler of the stack with the user's own deployment.
+HANDLER = "UserDeployment/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C"
+HANDLER_POLICY = f"{HANDLER}/ServiceRole/DefaultPolicy/Resource"
+USER_SITE_OBJECTS = "AwsSolutions-IAM5[Resource::<UserSite6661BB0C.Arn>/*]"
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,24 @@ def user_app(tmp_path_factory: pytest.TempPathFactory, staging_dir: Path) -> Ite
         )
     )
 
+    # 3. the user's own BucketDeployment shares CDK's singleton handler with the library's (a definition
+    #    stored in S3): only the library's deployment's findings are acknowledged on it
+    shared = cdk.Stack(app, "UserDeployment", env=env)
+    site = s3.Bucket(shared, "UserSite", enforce_ssl=True)
+    s3deploy.BucketDeployment(
+        shared,
+        "UserFiles",
+        sources=[s3deploy.Source.data("index.html", "<p>hi</p>")],
+        destination_bucket=site,
+    )
+    PyTorchTrainingPipeline(
+        shared,
+        "Training",
+        config=seed_training_config(),
+        pipeline_name="user-deployment",
+        definition_storage="s3",
+    )
+
     add_aws_solutions_checks(app)
     with pytest.raises(Exception, match="ValidationFailed") as failure:
         app.synth()
@@ -175,8 +201,10 @@ def test_only_the_user_additions_are_reported(user_app: UserApp) -> None:
             "UserByo/ExistingPipelineRole/Policy/Resource",
         },
         TRAINING_JOBS: {"UserAdditions/Training/PipelineRole/DefaultPolicy/Resource"},
-        "AwsSolutions-S1": {"UserByo/UserBucket/Resource"},
+        "AwsSolutions-S1": {"UserByo/UserBucket/Resource", "UserDeployment/UserSite/Resource"},
         "AwsSolutions-S10": {"UserByo/UserBucket/Resource", "UserByo/UserBucket/Policy/Resource"},
+        # the user's BucketDeployment writes to their bucket through the handler the library's shares
+        USER_SITE_OBJECTS: {HANDLER_POLICY},
     }
     assert "AwsSolutions-IAM5[Resource::*]" in user_app.error
 
@@ -189,6 +217,12 @@ def test_acknowledgments_sit_on_the_library_resources_only(user_app: UserApp) ->
         "UserAdditions/Training/PipelineRole/Resource",
         "UserByo/Training/JobRolePolicy/Resource",
         "UserByo/Training/PipelineRolePolicy/Resource",
+        "UserDeployment/Training/JobRole/Resource",
+        "UserDeployment/Training/PipelineRole/Resource",
+        # CDK's handler of the library's BucketDeployment: each finding on the resource that holds it
+        f"{HANDLER}/Resource",
+        f"{HANDLER}/ServiceRole/Resource",
+        HANDLER_POLICY,
     }
     template = json.loads((user_app.outdir / "UserByo.template.json").read_text(encoding="utf-8"))
     policies = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::Policy"}
@@ -200,6 +234,24 @@ def test_acknowledgments_sit_on_the_library_resources_only(user_app: UserApp) ->
     assert [s["Action"] for s in user_job_policy["Properties"]["PolicyDocument"]["Statement"]] == [
         "secretsmanager:GetSecretValue"
     ]
+
+
+def test_a_shared_cdk_handler_keeps_the_users_findings(user_app: UserApp) -> None:
+    """CDK's ``BucketDeployment`` handler is one Lambda per stack, shared by the user's deployment and the
+    library's (definition in S3). The library acknowledges the runtime, the managed policy and the
+    wildcards of the statements its own deployment added (its artifact bucket, CDK's asset bucket), each on
+    the resource that holds it; the user's bucket's object wildcard on the same policy stays reported."""
+    acks = _acknowledged_at(user_app.app)
+    assert acks[f"{HANDLER}/Resource"] == {"AwsSolutions-L1"}
+    assert acks[f"{HANDLER}/ServiceRole/Resource"] == {
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
+    }
+    policy_acks = acks[HANDLER_POLICY]
+    assert any(
+        a.startswith("AwsSolutions-IAM5[Resource::<TrainingStorageArtifactBucket") for a in policy_acks
+    )
+    assert USER_SITE_OBJECTS not in policy_acks
+    assert user_app.violations[USER_SITE_OBJECTS] == {HANDLER_POLICY}
 
 
 def test_a_public_bucket_policy_statement_is_not_hidden(user_app: UserApp) -> None:
@@ -221,7 +273,8 @@ def test_a_public_bucket_policy_statement_is_not_hidden(user_app: UserApp) -> No
         for p in paths
         if p.startswith("UserAdditions/Training/Storage")
     ]
-    assert not [p for p in _acknowledged_at(user_app.app) if "Storage" in p or "Bucket" in p]
+    acknowledged = [p for p in _acknowledged_at(user_app.app) if not p.startswith(HANDLER)]
+    assert not [p for p in acknowledged if "Storage" in p or "Bucket" in p]
     buckets = [v["Properties"] for v in template["Resources"].values() if v["Type"] == "AWS::S3::Bucket"]
     assert all(b["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True for b in buckets)
 
