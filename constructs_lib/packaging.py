@@ -54,6 +54,7 @@ __all__ = [
     "deterministic_tar_gz",
     "pack_source_dir",
     "safe_extract",
+    "source_files",
     "source_fingerprint",
     "write_source_tarball",
 ]
@@ -153,9 +154,12 @@ def pack_source_dir(
         source_dir: local directory holding the training code.
         entry_point: the script SageMaker runs, relative to ``source_dir`` (e.g. ``train.py``); it must
             exist there and must not be in a skipped location.
-        extra_files: ``{file name: content}`` added at the archive root, e.g. the hyperparameters JSON
-            (``PyTorchTrainingStepBuilder.code_packages()`` gives them). Default ``None`` (nothing added). A name that is also a packed
-            file of ``source_dir`` is an error, never a silent overwrite.
+        extra_files: ``{archive path: content}`` added to the archive, e.g. the hyperparameters JSON at
+            the root or the inference code under a directory of its own (``dir/name``;
+            ``PyTorchTrainingStepBuilder.code_packages()`` gives them). Default ``None`` (nothing added).
+            A path must be relative (POSIX, no ``.``/``..``/``//``/``\\``, not in a skipped location), and
+            neither it nor any of its parent directories may exist in ``source_dir``: the library writes
+            those paths itself, so a clash is an error, never a silent overwrite or merge.
         max_bytes: refuse a total (file contents plus ``extra_files``, uncompressed) above this.
             Default :data:`DEFAULT_MAX_SOURCE_BYTES` (50 MiB). Exactly ``max_bytes`` is accepted.
 
@@ -172,6 +176,10 @@ def pack_source_dir(
     extras = dict(extra_files or {})
     for name in sorted(extras):
         _check_extra_name(root, name, by_name, directories)
+    # the parent directories of nested extra files get entries of their own (mode 0o755, like packed ones)
+    directories = directories | {
+        "/".join(name.split("/")[:depth]) for name in extras for depth in range(1, name.count("/") + 1)
+    }
 
     _check_size(root, entries, extras, max_bytes)
 
@@ -388,12 +396,21 @@ def _check_entry_point(root: Path, entry_point: str, by_name: Mapping[str, _File
 def _check_extra_name(
     root: Path, name: str, by_name: Mapping[str, _FileEntry], directories: set[str]
 ) -> None:
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
+    parts = name.split("/") if isinstance(name, str) else []
+    if (
+        not name
+        or name.startswith("/")
+        or "\\" in name
+        or any(p in ("", ".", "..") for p in parts)
+        or any(p in SKIPPED_DIR_NAMES for p in parts[:-1])
+        or _is_skipped_file(parts[-1])
+    ):
         raise ConfigError(
-            f"extra file name {name!r} must be a plain file name (it goes to the archive root)",
+            f"extra file path {name!r} must be a relative POSIX path without '.', '..', '//' or '\\', "
+            "outside the skipped locations",
             field=_FIELD,
             value=str(root),
-            hint="use a name without '/'",
+            hint="use a file name (archive root) or dir/name",
         )
     if name in by_name or name in directories:
         raise ConfigError(
@@ -402,6 +419,66 @@ def _check_extra_name(
             value=str(root),
             hint=f"rename or delete {str(root / name)!r}; the library writes that file itself",
         )
+    for depth in range(1, len(parts)):
+        parent = "/".join(parts[:depth])
+        if parent in by_name or parent in directories:
+            kind = "file" if parent in by_name else "directory"
+            raise ConfigError(
+                f"the library writes {name!r}, but {parent!r} already exists in source_dir (a {kind}); "
+                "it would be merged with or replaced by generated files",
+                field=_FIELD,
+                value=str(root),
+                hint=f"rename or delete {str(root / parent)!r}; the library writes that directory itself",
+            )
+
+
+def source_files(
+    source_dir: str | Path,
+    *,
+    prefix: str = "",
+    field: str = _FIELD,
+    max_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
+) -> dict[str, bytes]:
+    """Every file :func:`pack_source_dir` would pack from ``source_dir``, as ``{prefix + path: content}``
+    (the same skip list and symlink rules), e.g. to ship a directory inside another package as its
+    ``extra_files``.
+
+    Args:
+        source_dir: the local directory.
+        prefix: prepended to every archive path (e.g. ``"inference/"``). Default ``""``.
+        field: the config field named by errors. Default ``"source_dir"``.
+        max_bytes: refuse a total (uncompressed) above this. Default :data:`DEFAULT_MAX_SOURCE_BYTES`.
+
+    Raises:
+        ConfigError: (field ``field``) as :func:`pack_source_dir`, or the directory holds no file.
+    """
+    try:
+        root = _check_root(source_dir)
+        entries, _directories = _collect(root)
+        _check_size(root, entries, {}, max_bytes)
+        files: dict[str, bytes] = {}
+        for entry in entries:
+            try:
+                files[f"{prefix}{entry.arcname}"] = entry.real_path.read_bytes()
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot read {entry.arcname!r}: {exc.strerror or exc}",
+                    field=_FIELD,
+                    value=str(root),
+                    hint="make every file under the directory readable, or remove it",
+                ) from exc
+    except ConfigError as exc:
+        if field == _FIELD:
+            raise
+        raise ConfigError(exc.message, field=field, value=exc.value, hint=exc.hint) from None
+    if not files:
+        raise ConfigError(
+            "the directory holds no file to pack",
+            field=field,
+            value=str(source_dir),
+            hint="point it at the directory that holds the code",
+        )
+    return files
 
 
 def _check_size(
