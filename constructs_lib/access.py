@@ -53,6 +53,12 @@ class AccessNeeds:
             Default ``()``.
         parameters: names of pipeline parameters whose value is an S3 input location of the step (their
             defaults are in ``prefix_reads``; an execution may override them). Default ``()``.
+        pipeline_reads: S3 prefixes below which the *pipeline role* (SageMaker Pipelines itself, not a
+            job) gets objects (``s3:GetObject``): a property file a condition reads with ``JsonGet``, the
+            model data a registration step validates. Default ``()``.
+        model_package_groups: model package groups the pipeline role registers model versions into: a
+            name (a group of the stack's account and region, which the CDK construct creates) or the ARN
+            of an existing group (not created). Default ``()``.
     """
 
     creates: tuple[str, ...] = ()
@@ -63,6 +69,8 @@ class AccessNeeds:
     log_groups: tuple[str, ...] = ()
     codeartifact: tuple[str, ...] = ()
     parameters: tuple[str, ...] = ()
+    pipeline_reads: tuple[str, ...] = ()
+    model_package_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from constructs_lib import limits, placeholders
 from constructs_lib.access import AccessNeeds
-from constructs_lib.builders.base import BuiltStep, CodePackage, InputValue, StepBuilderBase, static_uris
+from constructs_lib.builders.base import (
+    BuiltStep,
+    CodePackage,
+    FactValue,
+    InputValue,
+    StepBuilderBase,
+    static_uris,
+)
 from constructs_lib.config.base import SCRIPTS_DIR
 from constructs_lib.config.hyperparameters import HYPERPARAMETERS_FILE
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
@@ -121,11 +128,88 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
         """The full hyperparameters shipped as a JSON file beside local code (``None`` for s3 code)."""
         return self.hyperparameters_split()[1]
 
+    # ------------------------------------------------------------------ inference code (model.tar.gz)
+    def inference_files(self) -> dict[str, bytes]:
+        """The files the code tarball carries so that ``model.tar.gz`` holds its inference code: the
+        launcher at the root and the handler's directory under ``constructs_lib_inference/`` (see
+        :mod:`constructs_lib.inference_code`); ``{}`` when the step packs no inference code."""
+        from constructs_lib.inference_code import (
+            INFERENCE_CODE_DIR,
+            LAUNCHER_FILE,
+            LAUNCHER_PATH,
+            REFERENCE_INFERENCE_FILES,
+        )
+        from constructs_lib.packaging import source_files
+
+        kind = self.config.inference_code
+        if kind is None:
+            return {}
+        if kind == "reference":
+            files = {f"{INFERENCE_CODE_DIR}/{p.name}": p.read_bytes() for p in REFERENCE_INFERENCE_FILES}
+        else:
+            assert self.config.inference_source_dir is not None
+            files = source_files(
+                self.config.inference_source_dir, prefix=f"{INFERENCE_CODE_DIR}/", field="inference_source_dir"
+            )
+            handler = f"{INFERENCE_CODE_DIR}/{self.config.inference_entry_point}"
+            if handler not in files:
+                raise ConfigError(
+                    f"the inference handler {self.config.inference_entry_point!r} is not in inference_source_dir",
+                    step=self.step_name,
+                    field="inference_entry_point",
+                    value=self.config.inference_entry_point,
+                    hint="the .py files there: "
+                    + (", ".join(sorted(n.split("/", 1)[1] for n in files if n.endswith(".py"))) or "none"),
+                )
+        return {LAUNCHER_FILE: LAUNCHER_PATH.read_bytes(), **files}
+
+    def inference_entry_point(self) -> str | None:
+        """The handler ``model.tar.gz`` carries in ``code/`` (``SAGEMAKER_PROGRAM`` of a model built from
+        it), or ``None`` when the step packs no inference code."""
+        return self.config.inference_entry_point if self.config.inference_code is not None else None
+
+    def output_facts(self) -> dict[str, dict[str, FactValue]]:
+        """``model_artifacts``: the PyTorch ``framework_version``/``py_version`` it was trained with, the
+        ``label_name`` hyperparameter, its S3 ``location`` (prefix) and, when the step packs inference
+        code, the ``inference_entry_point`` in its ``code/``."""
+        facts = super().output_facts()
+        model: dict[str, FactValue] = {
+            "framework_version": self.config.framework_version,
+            "py_version": self.config.py_version,
+        }
+        entry = self.inference_entry_point()
+        if entry is not None:
+            model["inference_entry_point"] = entry
+        if self.config.hyperparameters is not None:
+            model["label_name"] = self.config.hyperparameters.label_name
+        # below it SageMaker writes <job name>/output/model.tar.gz
+        model["location"] = self.output_path
+        facts["model_artifacts"] = model
+        return facts
+
+    def sagemaker_entry_point(self) -> str:
+        """SageMaker's entry point (``sagemaker_program``): the launcher when the step packs inference
+        code, else ``training_entry_point``."""
+        from constructs_lib.inference_code import LAUNCHER_FILE
+
+        return LAUNCHER_FILE if self.config.inference_code is not None else self.config.training_entry_point
+
+    def job_environment(self) -> dict[str, str]:
+        """The job's ``Environment``: ``config.env``, plus the launcher's two variables when the step packs
+        inference code."""
+        from constructs_lib.inference_code import ENTRY_POINT_ENV, INFERENCE_CODE_DIR, INFERENCE_CODE_ENV
+
+        env = dict(self.config.env)
+        if self.config.inference_code is not None:
+            env[ENTRY_POINT_ENV] = self.config.training_entry_point
+            env[INFERENCE_CODE_ENV] = INFERENCE_CODE_DIR
+        return dict(sorted(env.items()))
+
     def code_packages(self) -> tuple[CodePackage, ...]:
         if not self.config.is_local_source:
             return ()
         payload = self.hyperparameters_file_payload()
-        extra: dict[str, bytes] = {}
+        extra: dict[str, bytes] = self.inference_files()
         if payload is not None:
             text = json.dumps(payload, sort_keys=True, indent=2) + "\n"
             extra[HYPERPARAMETERS_FILE] = text.encode("utf-8")
@@ -135,7 +219,7 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
                 placeholder_uri=self.code_uri,
                 source_dir=self.config.source_dir,
                 entry_point=self.config.training_entry_point,
-                extra_files=extra,
+                extra_files=dict(sorted(extra.items())),
             ),
         )
 
@@ -191,7 +275,7 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
             from sagemaker.pytorch import PyTorch
 
             return PyTorch(
-                entry_point=self.config.training_entry_point,
+                entry_point=self.sagemaker_entry_point(),
                 source_dir=self.code_uri,
                 framework_version=self.config.framework_version,
                 py_version=self.config.py_version,
@@ -204,7 +288,7 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
                 output_path=self.output_path,
                 code_location=self.context.default_location(self.step_name, "code"),
                 hyperparameters=inline,
-                environment=dict(self.config.env),
+                environment=self.job_environment(),
                 metric_definitions=metric_definitions(),
                 distribution=self.distribution(),
                 debugger_hook_config=False,
