@@ -51,6 +51,7 @@ __all__ = [
     "SKIPPED_DIR_NAMES",
     "SKIPPED_FILE_NAMES",
     "SKIPPED_SUFFIXES",
+    "ExtraDir",
     "deterministic_tar_gz",
     "pack_source_dir",
     "safe_extract",
@@ -84,6 +85,21 @@ _EXEC_MODE = 0o755
 _FILE_MODE = 0o644
 _LIST_PY_FILES_MAX = 10
 _FIELD = "source_dir"
+
+
+@dataclass(frozen=True)
+class ExtraDir:
+    """A local directory packed below an archive directory of its own (see ``pack_source_dir``).
+
+    Attributes:
+        path: the local directory (read when the archive is packed, with ``source_dir``'s rules).
+        field: the config field errors name. Default ``"source_dir"``.
+        required: a file (relative to ``path``) that must be in it, e.g. a handler. Default ``None``.
+    """
+
+    path: str
+    field: str = "source_dir"
+    required: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +163,7 @@ def pack_source_dir(
     entry_point: str,
     extra_files: Mapping[str, bytes] | None = None,
     max_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
+    extra_dirs: Mapping[str, ExtraDir] | None = None,
 ) -> bytes:
     """Pack ``source_dir`` into the bytes of a deterministic ``sourcedir.tar.gz``.
 
@@ -162,6 +179,8 @@ def pack_source_dir(
             those paths itself, so a clash is an error, never a silent overwrite or merge.
         max_bytes: refuse a total (file contents plus ``extra_files``, uncompressed) above this.
             Default :data:`DEFAULT_MAX_SOURCE_BYTES` (50 MiB). Exactly ``max_bytes`` is accepted.
+        extra_dirs: ``{archive directory: ExtraDir}``: each directory's files (:func:`source_files`) are
+            added below that archive directory, as extra files with the same rules. Default ``None``.
 
     Raises:
         ConfigError: (field ``source_dir``) the directory is missing or not a directory, the entry
@@ -174,6 +193,8 @@ def pack_source_dir(
 
     _check_entry_point(root, entry_point, by_name)
     extras = dict(extra_files or {})
+    for arc_dir, extra_dir in sorted((extra_dirs or {}).items()):
+        extras.update(extra_dir_files(arc_dir, extra_dir, max_bytes=max_bytes))
     for name in sorted(extras):
         _check_extra_name(root, name, by_name, directories)
     # the parent directories of nested extra files get entries of their own (mode 0o755, like packed ones)
@@ -202,6 +223,23 @@ def pack_source_dir(
         _check_size(root, entries, extras, max_bytes, actual_total=total)
     files.update(extras)
     return deterministic_tar_gz(files, executable=executable, directories=directories)
+
+
+def extra_dir_files(
+    arc_dir: str, extra_dir: ExtraDir, *, max_bytes: int = DEFAULT_MAX_SOURCE_BYTES
+) -> dict[str, bytes]:
+    """The files of ``extra_dir`` as ``{arc_dir/path: content}``; :class:`ConfigError` (field
+    ``extra_dir.field``) when its ``required`` file is not among them."""
+    files = source_files(extra_dir.path, prefix=f"{arc_dir}/", field=extra_dir.field, max_bytes=max_bytes)
+    if extra_dir.required is not None and f"{arc_dir}/{extra_dir.required}" not in files:
+        found = sorted(n.split("/", 1)[1] for n in files if n.endswith(".py"))
+        raise ConfigError(
+            f"{extra_dir.required!r} is not in the directory",
+            field=extra_dir.field,
+            value=extra_dir.path,
+            hint=f"the .py files there: {', '.join(found) or 'none'}",
+        )
+    return files
 
 
 def source_fingerprint(

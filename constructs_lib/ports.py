@@ -280,7 +280,8 @@ class StepPorts:
                         hint=f"property path {prefix}.S3Output.S3Uri and a container_path",
                     )
             if out.property_file is not None and (
-                kind is not SageMakerStepKind.PROCESSING or not isinstance(out.property_file, PropertyFileSpec)
+                kind is not SageMakerStepKind.PROCESSING
+                or not isinstance(out.property_file, PropertyFileSpec)
             ):
                 raise SpecError(
                     "a property file is a PropertyFileSpec of a processing output",

@@ -185,7 +185,9 @@ def test_extra_file_paths_must_be_safe(tmp_path: Path, name: str) -> None:
     ("name", "existing", "kind"),
     [("pkg/new.py", "pkg", "directory"), ("train.py/x.py", "train.py", "file"), ("empty_dir", "", "")],
 )
-def test_extra_files_never_merge_into_the_source_tree(tmp_path: Path, name: str, existing: str, kind: str) -> None:
+def test_extra_files_never_merge_into_the_source_tree(
+    tmp_path: Path, name: str, existing: str, kind: str
+) -> None:
     # GIVEN an extra file under a directory (or at a path) that source_dir already has
     src = _make_source(tmp_path / "src")
     with pytest.raises(ConfigError) as info:

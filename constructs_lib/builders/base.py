@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.steps import Step
 
     from constructs_lib.contracts.base import ScriptContract
+    from constructs_lib.packaging import ExtraDir
     from constructs_lib.ports import StepPorts
     from constructs_lib.specs.base import StepSpecification
 
@@ -139,7 +140,11 @@ class CodePackage:
         placeholder_uri: the ``s3://`` URI the definition holds until the CDK layer substitutes the asset URI.
         source_dir: the local directory.
         entry_point: the script inside it (checked to exist when packing).
-        extra_files: files added at the archive root (e.g. the hyperparameters JSON), name -> bytes.
+        extra_files: files added to the archive (e.g. the hyperparameters JSON at the root), archive path
+            -> bytes.
+        extra_dirs: local directories packed below archive directories of their own (e.g. the inference
+            code), archive directory -> :class:`~constructs_lib.packaging.ExtraDir`; read when packing.
+            Default ``{}``.
     """
 
     node: str
@@ -147,6 +152,19 @@ class CodePackage:
     source_dir: str
     entry_point: str
     extra_files: Mapping[str, bytes] = field(default_factory=dict)
+    extra_dirs: Mapping[str, ExtraDir] = field(default_factory=dict)
+
+    def pack(self) -> bytes:
+        """The deterministic ``sourcedir.tar.gz`` bytes of this package
+        (:func:`~constructs_lib.packaging.pack_source_dir`)."""
+        from constructs_lib.packaging import pack_source_dir
+
+        return pack_source_dir(
+            self.source_dir,
+            entry_point=self.entry_point,
+            extra_files=self.extra_files,
+            extra_dirs=self.extra_dirs,
+        )
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,10 @@ class PyTorchEvaluationStepBuilder(ProcessingStepBuilderBase):
         """Refuse a training step that packs no handler or another one; take its PyTorch version and label
         column when the config sets none."""
         require_packed_handler(
-            self.step_name, upstream, entry_point=self.config.inference_entry_point, field="inference_entry_point"
+            self.step_name,
+            upstream,
+            entry_point=self.config.inference_entry_point,
+            field="inference_entry_point",
         )
         fw, py = framework_from(
             self.step_name, upstream, self.config.framework_version, self.config.py_version, scope="training"
@@ -70,7 +73,10 @@ class PyTorchEvaluationStepBuilder(ProcessingStepBuilderBase):
         """SageMaker's PyTorch training image (CPU build) for the config's versions."""
         if self.config.framework_version is None or self.config.py_version is None:
             raise ConfigError(
-                "no PyTorch version", step=self.step_name, field="framework_version", hint="set it on the config"
+                "no PyTorch version",
+                step=self.step_name,
+                field="framework_version",
+                hint="set it on the config",
             )
         return pytorch_image_uri(
             self.context.region,

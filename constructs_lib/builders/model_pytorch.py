@@ -90,7 +90,11 @@ class PyTorchModelStepBuilder(StepBuilderBase):
         with sdk():
             from sagemaker.workflow.parameters import ParameterString
 
-        return {"model_data": ParameterString(name=f"{self.step_name}ModelData", default_value=self.default_model_data)}
+        return {
+            "model_data": ParameterString(
+                name=f"{self.step_name}ModelData", default_value=self.default_model_data
+            )
+        }
 
     def for_inputs(self, upstream: Mapping[str, Upstream]) -> PyTorchModelStepBuilder:
         """Refuse a training step that packs no handler or another one; take its PyTorch version when the
@@ -109,7 +113,10 @@ class PyTorchModelStepBuilder(StepBuilderBase):
         """SageMaker's PyTorch inference image for the config's versions and instance type."""
         if self.config.framework_version is None or self.config.py_version is None:
             raise ConfigError(
-                "no PyTorch version", step=self.step_name, field="framework_version", hint="set it on the config"
+                "no PyTorch version",
+                step=self.step_name,
+                field="framework_version",
+                hint="set it on the config",
             )
         return pytorch_image_uri(
             self.context.region,

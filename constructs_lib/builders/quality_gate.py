@@ -59,7 +59,9 @@ def resolve_metric(metric: str, paths: Sequence[str], *, step: str, producer: st
     matches = [p for p in paths if metric in p.split(".")]
     if len(matches) == 1:
         return matches[0]
-    short = sorted({seg for p in paths for seg in p.split(".")} - {"value"} - {p.split(".")[0] for p in paths})
+    short = sorted(
+        {seg for p in paths for seg in p.split(".")} - {"value"} - {p.split(".")[0] for p in paths}
+    )
     raise ConfigError(
         f"step {producer!r} declares no single report value for this metric"
         + (f" (it matches {', '.join(matches)})" if matches else ""),
@@ -126,9 +128,7 @@ class ModelQualityGateStepBuilder(StepBuilderBase):
         path = resolve_metric(self.config.metric, paths, step=self.step_name, producer=source.producer)
         location = source.facts.get("location")
         bound = copy.copy(self)
-        bound._report = _Report(
-            source.producer, name, path, location if isinstance(location, str) else None
-        )
+        bound._report = _Report(source.producer, name, path, location if isinstance(location, str) else None)
         return bound
 
     def _build(self, inputs: Mapping[str, InputValue], depends_on: Sequence[Step]) -> BuiltStep:
@@ -139,7 +139,9 @@ class ModelQualityGateStepBuilder(StepBuilderBase):
 
         report = self._report
         if report is None:  # pragma: no cover - build() always calls for_inputs first
-            raise ConfigError("the gate has no evaluation step", step=self.step_name, field="inputs.evaluation")
+            raise ConfigError(
+                "the gate has no evaluation step", step=self.step_name, field="inputs.evaluation"
+            )
         value = JsonGet(step_name=report.step, property_file=report.property_file, json_path=report.json_path)
         threshold = self.config.threshold
         at_least = self.config.direction == "at_least"

@@ -95,7 +95,10 @@ class ModelRegistrationStepBuilder(StepBuilderBase):
         """Refuse a training step that packs no handler or another one; take its PyTorch version when the
         config sets none; remember where the model data and the report are."""
         require_packed_handler(
-            self.step_name, upstream, entry_point=self.config.inference_entry_point, field="inference_entry_point"
+            self.step_name,
+            upstream,
+            entry_point=self.config.inference_entry_point,
+            field="inference_entry_point",
         )
         fw, py = framework_from(
             self.step_name, upstream, self.config.framework_version, self.config.py_version, scope="inference"
@@ -112,7 +115,10 @@ class ModelRegistrationStepBuilder(StepBuilderBase):
         """SageMaker's PyTorch inference image for the config's versions and first inference instance."""
         if self.config.framework_version is None or self.config.py_version is None:
             raise ConfigError(
-                "no PyTorch version", step=self.step_name, field="framework_version", hint="set it on the config"
+                "no PyTorch version",
+                step=self.step_name,
+                field="framework_version",
+                hint="set it on the config",
             )
         return pytorch_image_uri(
             self.context.region,

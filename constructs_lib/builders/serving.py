@@ -96,7 +96,9 @@ def framework_from(
     return framework_version, py_version
 
 
-def pytorch_image_uri(region: str, framework_version: str, py_version: str, instance_type: str, *, scope: str) -> str:
+def pytorch_image_uri(
+    region: str, framework_version: str, py_version: str, instance_type: str, *, scope: str
+) -> str:
     """SageMaker's PyTorch image (``scope`` ``inference`` or ``training``) for the version pair and
     instance type (CPU, GPU or Graviton build), looked up offline in the SDK's catalogue."""
     from constructs_lib.sdk_adapter import sdk

@@ -27,6 +27,8 @@ from constructs_lib.specs.training_pytorch import PYTORCH_TRAINING_PORTS
 if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.steps import Step
 
+    from constructs_lib.packaging import ExtraDir
+
 __all__ = ["PyTorchTrainingStepBuilder"]
 
 #: SageMaker's own entries the SDK adds to ``HyperParameters`` (program, submit dir, region, log level,
@@ -130,38 +132,42 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
 
     # ------------------------------------------------------------------ inference code (model.tar.gz)
     def inference_files(self) -> dict[str, bytes]:
-        """The files the code tarball carries so that ``model.tar.gz`` holds its inference code: the
-        launcher at the root and the handler's directory under ``constructs_lib_inference/`` (see
-        :mod:`constructs_lib.inference_code`); ``{}`` when the step packs no inference code."""
+        """Files the code tarball carries so that ``model.tar.gz`` holds its inference code (see
+        :mod:`constructs_lib.inference_code`): the launcher at the root and, for the reference inference
+        code, its two files under ``constructs_lib_inference/``; ``{}`` when the step packs none.
+        ``inference_source_dir`` is packed under that directory by :meth:`inference_dirs` instead."""
         from constructs_lib.inference_code import (
             INFERENCE_CODE_DIR,
             LAUNCHER_FILE,
             LAUNCHER_PATH,
             REFERENCE_INFERENCE_FILES,
         )
-        from constructs_lib.packaging import source_files
 
         kind = self.config.inference_code
         if kind is None:
             return {}
+        files = {LAUNCHER_FILE: LAUNCHER_PATH.read_bytes()}
         if kind == "reference":
-            files = {f"{INFERENCE_CODE_DIR}/{p.name}": p.read_bytes() for p in REFERENCE_INFERENCE_FILES}
-        else:
-            assert self.config.inference_source_dir is not None
-            files = source_files(
-                self.config.inference_source_dir, prefix=f"{INFERENCE_CODE_DIR}/", field="inference_source_dir"
+            files.update(
+                {f"{INFERENCE_CODE_DIR}/{p.name}": p.read_bytes() for p in REFERENCE_INFERENCE_FILES}
             )
-            handler = f"{INFERENCE_CODE_DIR}/{self.config.inference_entry_point}"
-            if handler not in files:
-                raise ConfigError(
-                    f"the inference handler {self.config.inference_entry_point!r} is not in inference_source_dir",
-                    step=self.step_name,
-                    field="inference_entry_point",
-                    value=self.config.inference_entry_point,
-                    hint="the .py files there: "
-                    + (", ".join(sorted(n.split("/", 1)[1] for n in files if n.endswith(".py"))) or "none"),
-                )
-        return {LAUNCHER_FILE: LAUNCHER_PATH.read_bytes(), **files}
+        return files
+
+    def inference_dirs(self) -> dict[str, ExtraDir]:
+        """``inference_source_dir`` as the code tarball's ``constructs_lib_inference/`` (read when packed;
+        its handler ``inference_entry_point`` must be there)."""
+        from constructs_lib.inference_code import INFERENCE_CODE_DIR
+        from constructs_lib.packaging import ExtraDir
+
+        if self.config.inference_source_dir is None:
+            return {}
+        return {
+            INFERENCE_CODE_DIR: ExtraDir(
+                path=self.config.inference_source_dir,
+                field="inference_source_dir",
+                required=self.config.inference_entry_point,
+            )
+        }
 
     def inference_entry_point(self) -> str | None:
         """The handler ``model.tar.gz`` carries in ``code/`` (``SAGEMAKER_PROGRAM`` of a model built from
@@ -220,6 +226,7 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
                 source_dir=self.config.source_dir,
                 entry_point=self.config.training_entry_point,
                 extra_files=dict(sorted(extra.items())),
+                extra_dirs=self.inference_dirs(),
             ),
         )
 

@@ -120,7 +120,9 @@ class PyTorchEvaluationConfig(ProcessingJobConfig):
     @classmethod
     def _threshold(cls, v: float) -> float:
         if not math.isfinite(v) or not 0.0 < v < 1.0:
-            raise ConfigError("must be strictly between 0 and 1", field="decision_threshold", value=v, hint="e.g. 0.5")
+            raise ConfigError(
+                "must be strictly between 0 and 1", field="decision_threshold", value=v, hint="e.g. 0.5"
+            )
         return v
 
     @field_validator("test_split")
@@ -150,7 +152,9 @@ class PyTorchEvaluationConfig(ProcessingJobConfig):
         needs ``label_name`` (the builder fills it from the training step)."""
         if self.label_name is None:
             raise ConfigError(
-                "no label column", field="label_name", hint="set label_name, or feed model_data from a training step"
+                "no label column",
+                field="label_name",
+                hint="set label_name, or feed model_data from a training step",
             )
         args = [
             "--label-name",

@@ -79,7 +79,9 @@ def check_hosting_instance_type(v: str, *, field: str) -> str:
 def check_serving_env(v: dict[str, str], *, field: str = "env") -> dict[str, str]:
     """A model container's ``Environment`` (botocore ``EnvironmentMap``) without the variables the library
     sets (:data:`SDK_MODEL_ENV`); returned sorted."""
-    check_env(v, field=field, map_shape="EnvironmentMap", key_shape="EnvironmentKey", value_shape="EnvironmentValue")
+    check_env(
+        v, field=field, map_shape="EnvironmentMap", key_shape="EnvironmentKey", value_shape="EnvironmentValue"
+    )
     reserved = sorted(set(v) & set(SDK_MODEL_ENV))
     if reserved:
         raise ConfigError(

@@ -36,8 +36,9 @@ class ModelQualityGateConfig(StrictModel):
     """Required. The value the metric must reach, a finite number (e.g. ``0.75``)."""
 
     direction: Literal["at_least", "at_most"] = "at_least"
-    """``at_least`` (default): the metric must be >= ``threshold`` (``ConditionGreaterThanOrEqualTo``;
-    AUC, F1, accuracy...). ``at_most``: <= ``threshold`` (``ConditionLessThanOrEqualTo``; a loss)."""
+    """``at_least``: the metric must be >= ``threshold`` (``ConditionGreaterThanOrEqualTo``; AUC, F1,
+    accuracy...). ``at_most``: <= ``threshold`` (``ConditionLessThanOrEqualTo``; a loss). Default
+    ``at_least``."""
 
     @model_validator(mode="before")
     @classmethod

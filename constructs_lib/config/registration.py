@@ -10,7 +10,13 @@ from typing import Literal, Self
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from constructs_lib import limits
-from constructs_lib.config.base import StrictModel, check_entry_point, check_instance_type, check_region, check_s3_uri
+from constructs_lib.config.base import (
+    StrictModel,
+    check_entry_point,
+    check_instance_type,
+    check_region,
+    check_s3_uri,
+)
 from constructs_lib.config.model_pytorch import (
     GRAVITON_FAMILIES,
     check_hosting_instance_type,
@@ -148,7 +154,10 @@ class ModelRegistrationConfig(StrictModel):
     def _parameter(cls, v: str) -> str:
         if not _PARAMETER.match(v):
             raise ConfigError(
-                "not a pipeline parameter name", field="approval_parameter_name", value=v, hint="A-Za-z0-9-_, 1-256"
+                "not a pipeline parameter name",
+                field="approval_parameter_name",
+                value=v,
+                hint="A-Za-z0-9-_, 1-256",
             )
         return v
 
@@ -156,7 +165,9 @@ class ModelRegistrationConfig(StrictModel):
     @classmethod
     def _inference_instances(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if not v:
-            raise ConfigError("at least one instance type", field="inference_instances", hint="e.g. ('ml.m5.large',)")
+            raise ConfigError(
+                "at least one instance type", field="inference_instances", hint="e.g. ('ml.m5.large',)"
+            )
         for i, item in enumerate(v):
             check_hosting_instance_type(item, field=f"inference_instances[{i}]")
         kinds = sorted({_processor(t) for t in v})
@@ -173,7 +184,9 @@ class ModelRegistrationConfig(StrictModel):
     @classmethod
     def _transform_instances(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if not v:
-            raise ConfigError("at least one instance type", field="transform_instances", hint="e.g. ('ml.m5.large',)")
+            raise ConfigError(
+                "at least one instance type", field="transform_instances", hint="e.g. ('ml.m5.large',)"
+            )
         allowed = limits.shape("TransformInstanceType").enum
         for i, item in enumerate(v):
             check_instance_type(item, field=f"transform_instances[{i}]", allowed=allowed, kind="transform")
@@ -187,7 +200,11 @@ class ModelRegistrationConfig(StrictModel):
         if not v:
             raise ConfigError("at least one MIME type", field=name, hint="e.g. ('text/csv',)")
         for i, item in enumerate(v):
-            if not re.fullmatch(r"[-\w.+]+/[-\w.+*]+", item) or not shape.fullmatch(item) or len(item) > (shape.max or 256):
+            if (
+                not re.fullmatch(r"[-\w.+]+/[-\w.+*]+", item)
+                or not shape.fullmatch(item)
+                or len(item) > (shape.max or 256)
+            ):
                 raise ConfigError("not a MIME type", field=f"{name}[{i}]", value=item, hint="e.g. 'text/csv'")
         return tuple(v)
 
@@ -202,7 +219,8 @@ class ModelRegistrationConfig(StrictModel):
         shape = limits.shape("EntityDescription")
         if v is not None and len(v) > (shape.max or 1024):
             raise ConfigError(
-                f"description is {len(v)} characters; SageMaker allows {shape.max or 1024}", field="description"
+                f"description is {len(v)} characters; SageMaker allows {shape.max or 1024}",
+                field="description",
             )
         return v
 

@@ -212,7 +212,10 @@ class PyTorchTrainingConfig(StrictModel):
                 hint="use a local source_dir, or put the handler into your tarball and write it to "
                 "$SM_MODEL_DIR/code/ from your training script",
             )
-        if self.inference_code == "reference" and self.inference_entry_point != REFERENCE_INFERENCE_ENTRY_POINT:
+        if (
+            self.inference_code == "reference"
+            and self.inference_entry_point != REFERENCE_INFERENCE_ENTRY_POINT
+        ):
             raise ConfigError(
                 "with the reference inference code (inference_source_dir=None) the handler is fixed",
                 field="inference_entry_point",

@@ -170,20 +170,23 @@ def read_split(directory: Path) -> pd.DataFrame:
 def labels_of(frame: pd.DataFrame, label: str) -> np.ndarray:
     """The label column as 0/1 integers."""
     if label not in frame.columns:
-        raise UsageError(f"label column {label!r} not in the split (its columns: {', '.join(map(str, frame.columns))})")
+        raise UsageError(
+            f"label column {label!r} not in the split (its columns: {', '.join(map(str, frame.columns))})"
+        )
     values = pd.to_numeric(frame[label], errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isin(values, (0.0, 1.0))
     if bad.any():
         sample = frame[label][bad].astype(str).unique()[:5].tolist()
         raise UsageError(f"label column {label!r} must hold 0 and 1 only; found {sample}")
-    return values.astype(np.int64)
+    labels: np.ndarray = values.astype(np.int64)
+    return labels
 
 
 def predictions_of(handler: ModuleType, model: Any, rows: pd.DataFrame) -> np.ndarray:
     """``predict_fn(rows, model)`` as a float array of one probability per row, checked."""
     raw = handler.predict_fn(rows, model)
     try:
-        probabilities = np.asarray(raw, dtype=np.float64)
+        probabilities: np.ndarray = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError):
         raise UsageError(f"predict_fn returned {type(raw).__name__}, not numbers") from None
     if probabilities.ndim == 2 and probabilities.shape[1] == 1:
@@ -194,7 +197,9 @@ def predictions_of(handler: ModuleType, model: Any, rows: pd.DataFrame) -> np.nd
             "of label 1 per row"
         )
     if not np.isfinite(probabilities).all() or (probabilities < 0).any() or (probabilities > 1).any():
-        raise UsageError("predict_fn returned values outside [0, 1] (or NaN); expected probabilities of label 1")
+        raise UsageError(
+            "predict_fn returned values outside [0, 1] (or NaN); expected probabilities of label 1"
+        )
     return probabilities
 
 
@@ -321,8 +326,14 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except UsageError as exc:
         _report_failure(str(exc), base)
         return 2
-    values = {m: round(v["value"], 6) for m, v in sorted(document["binary_classification_metrics"].items()) if m in METRICS}
-    print(f"{PROG}: wrote {base / OUTPUT_DIR / REPORT_FILE}: {json.dumps(values, sort_keys=True)}", flush=True)
+    values = {
+        m: round(v["value"], 6)
+        for m, v in sorted(document["binary_classification_metrics"].items())
+        if m in METRICS
+    }
+    print(
+        f"{PROG}: wrote {base / OUTPUT_DIR / REPORT_FILE}: {json.dumps(values, sort_keys=True)}", flush=True
+    )
     return 0
 
 
