@@ -9,6 +9,9 @@ Stacks:
   ``PipelineBuilderTemplate`` (only when the library provides those step types).
 * ``ConstructsLibByoRoleExample``: the same training step, running as an existing (imported, immutable)
   job role.
+* ``ConstructsLibLifecycleExample``: from raw data to a registered model version: load -> preprocess ->
+  train -> evaluate -> quality gate (AUC ROC >= 0.75) -> register into a model package group, which the
+  stack creates; no repack job (the training step packs the inference code into model.tar.gz).
 
 Region (SageMaker image URIs are regional, so the stacks need a concrete one), first found wins:
 
@@ -58,9 +61,17 @@ except Exception as _exc:  # jsii starts a Node process on import: e.g. an unusa
         sys.exit(_fail(_exc))
     raise
 
-from constructs_lib.constructs import PyTorchTrainingPipeline, add_aws_solutions_checks  # noqa: E402
+from constructs_lib.constructs import (  # noqa: E402
+    PyTorchTrainingPipeline,
+    SageMakerPipeline,
+    add_aws_solutions_checks,
+)
 from constructs_lib.constructs.pipeline import ROLE_NOT_MODIFIED_WARNING_ID  # noqa: E402
-from constructs_lib.examples import seed_dag_template, seed_training_config  # noqa: E402
+from constructs_lib.examples import (  # noqa: E402
+    lifecycle_template,
+    seed_dag_template,
+    seed_training_config,
+)
 from constructs_lib.template import PipelineBuilderTemplate  # noqa: E402
 
 #: Context key that selects the region of every stack.
@@ -128,11 +139,29 @@ def byo_role_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
     return stack
 
 
+def lifecycle_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
+    """``ConstructsLibLifecycleExample``: train, evaluate, gate on AUC ROC and register the model."""
+    region = env.region
+    assert region is not None
+    stack = cdk.Stack(
+        scope, "ConstructsLibLifecycleExample", env=env, description="constructs_lib: evaluate, gate, register"
+    )
+    SageMakerPipeline(
+        stack,
+        "Lifecycle",
+        template=lifecycle_template(region),
+        pipeline_name="constructs-lib-lifecycle",
+        description="Trains, evaluates and registers the seed's model when its AUC ROC reaches 0.75",
+    )
+    return stack
+
+
 #: Every example stack, in synthesis order (a builder may return ``None`` to skip its stack).
 STACKS: tuple[Callable[[cdk.App, cdk.Environment], cdk.Stack | None], ...] = (
     example_stack,
     dag_stack,
     byo_role_stack,
+    lifecycle_stack,
 )
 
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypedDict, get_args
@@ -75,6 +76,7 @@ class PipelineOptions(TypedDict, total=False):
     description: str | None
     tags: Mapping[str, str] | None
     input_locations: Sequence[InputLocationLike]
+    share_model_packages_with: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,12 @@ class PipelineProps:
             them (and decrypt with a bucket's known KMS key). Default ``()``: only the parameters' default
             locations and the pipeline's own outputs are readable, so an override pointing anywhere else is
             denied by IAM when the job starts.
+        share_model_packages_with: AWS account IDs (12 digits) that may see the model versions of the model
+            package groups this construct creates (their resource policy allows
+            ``sagemaker:DescribeModelPackageGroup`` on the group, ``sagemaker:DescribeModelPackage`` and
+            ``sagemaker:ListModelPackages`` on its versions, to those accounts only), e.g. a production
+            account that promotes approved versions. Default ``()``: no resource policy, the groups stay
+            private to this account.
     """
 
     template: PipelineBuilderTemplate
@@ -136,6 +144,7 @@ class PipelineProps:
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     input_locations: tuple[InputLocationLike, ...] = ()
+    share_model_packages_with: tuple[str, ...] = ()
 
     @classmethod
     def option_names(cls) -> frozenset[str]:
@@ -227,6 +236,7 @@ class PipelineProps:
             )
         object.__setattr__(self, "tags", check_tags(self.tags))
         object.__setattr__(self, "input_locations", _check_input_locations(self.input_locations))
+        object.__setattr__(self, "share_model_packages_with", _check_accounts(self.share_model_packages_with))
         if self.artifact_bucket is not None and self.kms_encryption:
             raise ConfigError(
                 "kms_encryption creates a key for a bucket this construct creates; it cannot re-encrypt a "
@@ -276,6 +286,25 @@ def _check_input_locations(value: object) -> tuple[InputLocationLike, ...]:
                 raise ConfigError("must not be None", field=where)
         checked.append(item)
     return tuple(checked)
+
+
+def _check_accounts(value: object) -> tuple[str, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise ConfigError(
+            "must be a list of AWS account IDs",
+            field="share_model_packages_with",
+            value=value,
+            hint='e.g. share_model_packages_with=["210987654321"]',
+        )
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not re.fullmatch(r"[0-9]{12}", item):
+            raise ConfigError(
+                "not an AWS account ID (12 digits)",
+                field=f"share_model_packages_with[{i}]",
+                value=item,
+                hint="e.g. '210987654321'",
+            )
+    return tuple(sorted(set(value)))
 
 
 def _require(value: object, field: str, attributes: tuple[str, ...], hint: str) -> None:

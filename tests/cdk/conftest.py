@@ -37,6 +37,7 @@ STACK_FIXTURES = (
     "example",
     "dag_example",
     "byo_role_example",
+    "lifecycle_example",
     "no_codeartifact",
     "dev_s3",
     "byo_bucket",
@@ -88,6 +89,11 @@ def dag_example(example_app: dict[str, Synth]) -> Synth:
 @pytest.fixture(scope="session")
 def byo_role_example(example_app: dict[str, Synth]) -> Synth:
     return example_app["ConstructsLibByoRoleExample"]
+
+
+@pytest.fixture(scope="session")
+def lifecycle_example(example_app: dict[str, Synth]) -> Synth:
+    return example_app["ConstructsLibLifecycleExample"]
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ def snapshot_json(snapshot):  # type: ignore[no-untyped-def]
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack", ["example", "dag_example", "byo_role_example"])
+@pytest.mark.parametrize("stack", ["example", "dag_example", "byo_role_example", "lifecycle_example"])
 def test_example_template_snapshot(stack: str, request: pytest.FixtureRequest, snapshot_json) -> None:  # type: ignore[no-untyped-def]
     synth: Synth = request.getfixturevalue(stack)
     assert template_snapshot(synth.stack) == snapshot_json
