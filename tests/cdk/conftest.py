@@ -22,6 +22,7 @@ from synth_support import (
     EXISTING_JOB_ROLE,
     PIPELINE_NAME,
     REGION,
+    SHARED_ACCOUNT,
     Synth,
     load_app_module,
     synth_app,
@@ -38,6 +39,7 @@ STACK_FIXTURES = (
     "dag_example",
     "byo_role_example",
     "lifecycle_example",
+    "lifecycle_shared",
     "no_codeartifact",
     "dev_s3",
     "byo_bucket",
@@ -94,6 +96,25 @@ def byo_role_example(example_app: dict[str, Synth]) -> Synth:
 @pytest.fixture(scope="session")
 def lifecycle_example(example_app: dict[str, Synth]) -> Synth:
     return example_app["ConstructsLibLifecycleExample"]
+
+
+@pytest.fixture(scope="session")
+def lifecycle_shared(synth_pipeline) -> Synth:  # type: ignore[no-untyped-def]
+    """The lifecycle pipeline with a KMS key, retain_on_delete=False and its group shared with an account."""
+    from constructs_lib.constructs import SageMakerPipeline
+
+    return synth_pipeline(
+        "LifecycleShared",
+        lambda stack: SageMakerPipeline(
+            stack,
+            "Lifecycle",
+            template=examples.lifecycle_template(REGION),
+            pipeline_name="lifecycle-shared",
+            kms_encryption=True,
+            retain_on_delete=False,
+            share_model_packages_with=[SHARED_ACCOUNT],
+        ),
+    )
 
 
 @pytest.fixture(scope="session")
