@@ -144,7 +144,10 @@ def lifecycle_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
     region = env.region
     assert region is not None
     stack = cdk.Stack(
-        scope, "ConstructsLibLifecycleExample", env=env, description="constructs_lib: evaluate, gate, register"
+        scope,
+        "ConstructsLibLifecycleExample",
+        env=env,
+        description="constructs_lib: evaluate, gate, register",
     )
     SageMakerPipeline(
         stack,

@@ -303,7 +303,9 @@ def test_the_evaluation_step_scores_the_locally_trained_model(
     (condition,) = steps["quality_gate"]["Arguments"]["Conditions"]
     json_path = condition["LeftValue"]["Std:JsonGet"]["Path"]
     base = tmp_path / "processing"
-    (package,) = PyTorchEvaluationStepBuilder(PyTorchEvaluationConfig(label_name="target")).code_packages()
+    (package,) = PyTorchEvaluationStepBuilder(
+        PyTorchEvaluationConfig(label_name="target"), region="us-east-1"
+    ).code_packages()
     (base / "input" / "code").mkdir(parents=True)
     (base / "input" / "code" / "5e1f.tar.gz").write_bytes(package.pack())
     (base / "input" / "model").mkdir(parents=True)
