@@ -14,6 +14,9 @@ Stacks:
 * ``ConstructsLibOperationsExample``: the seed's DAG operated: started every day at 06:00 Berlin time and
   whenever a ``_SUCCESS`` marker lands under ``incoming/`` of a landing bucket created in the stack, with
   failed/stopped executions and failed steps sent to an encrypted SNS topic.
+* ``ConstructsLibLifecycleExample``: from raw data to a registered model version: load -> preprocess ->
+  train -> evaluate -> quality gate (AUC ROC >= 0.75) -> register into a model package group, which the
+  stack creates; no repack job (the training step packs the inference code into model.tar.gz).
 
 Region (SageMaker image URIs are regional, so the stacks need a concrete one), first found wins:
 
@@ -71,10 +74,12 @@ from constructs_lib.constructs import (  # noqa: E402
     DataArrivalTrigger,
     PipelineSchedule,
     PyTorchTrainingPipeline,
+    SageMakerPipeline,
     add_aws_solutions_checks,
 )
 from constructs_lib.constructs.pipeline import ROLE_NOT_MODIFIED_WARNING_ID  # noqa: E402
 from constructs_lib.examples import (  # noqa: E402
+    lifecycle_template,
     production_dag_template,
     seed_dag_template,
     seed_training_config,
@@ -232,6 +237,26 @@ def operations_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
     return stack
 
 
+def lifecycle_stack(scope: cdk.App, env: cdk.Environment) -> cdk.Stack:
+    """``ConstructsLibLifecycleExample``: train, evaluate, gate on AUC ROC and register the model."""
+    region = env.region
+    assert region is not None
+    stack = cdk.Stack(
+        scope,
+        "ConstructsLibLifecycleExample",
+        env=env,
+        description="constructs_lib: evaluate, gate, register",
+    )
+    SageMakerPipeline(
+        stack,
+        "Lifecycle",
+        template=lifecycle_template(region),
+        pipeline_name="constructs-lib-lifecycle",
+        description="Trains, evaluates and registers the seed's model when its AUC ROC reaches 0.75",
+    )
+    return stack
+
+
 #: Every example stack, in synthesis order (a builder may return ``None`` to skip its stack).
 STACKS: tuple[Callable[[cdk.App, cdk.Environment], cdk.Stack | None], ...] = (
     example_stack,
@@ -239,6 +264,7 @@ STACKS: tuple[Callable[[cdk.App, cdk.Environment], cdk.Stack | None], ...] = (
     byo_role_stack,
     production_stack,
     operations_stack,
+    lifecycle_stack,
 )
 
 

@@ -29,6 +29,9 @@ _EXPORTS: dict[str, str] = {
     "TabularPreprocessingConfig": "constructs_lib.config.preprocessing_tabular",
     "PyTorchModelConfig": "constructs_lib.config.model_pytorch",
     "DataLoadConfig": "constructs_lib.config.data_load",
+    "PyTorchEvaluationConfig": "constructs_lib.config.evaluation_pytorch",
+    "ModelQualityGateConfig": "constructs_lib.config.quality_gate",
+    "ModelRegistrationConfig": "constructs_lib.config.registration",
     # specs and contracts
     "StepSpecification": "constructs_lib.specs.base",
     "DependencySpec": "constructs_lib.specs.base",
@@ -42,6 +45,9 @@ _EXPORTS: dict[str, str] = {
     "TabularPreprocessingStepBuilder": "constructs_lib.builders.preprocessing_tabular",
     "PyTorchModelStepBuilder": "constructs_lib.builders.model_pytorch",
     "DataLoadStepBuilder": "constructs_lib.builders.data_load",
+    "PyTorchEvaluationStepBuilder": "constructs_lib.builders.evaluation_pytorch",
+    "ModelQualityGateStepBuilder": "constructs_lib.builders.quality_gate",
+    "ModelRegistrationStepBuilder": "constructs_lib.builders.registration",
     # wiring
     "DependencyResolver": "constructs_lib.resolver",
     "Resolution": "constructs_lib.resolver",
@@ -73,13 +79,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from constructs_lib.alignment import check_alignment
     from constructs_lib.builders.base import StepBuilderBase
     from constructs_lib.builders.data_load import DataLoadStepBuilder
+    from constructs_lib.builders.evaluation_pytorch import PyTorchEvaluationStepBuilder
     from constructs_lib.builders.model_pytorch import PyTorchModelStepBuilder
     from constructs_lib.builders.preprocessing_tabular import TabularPreprocessingStepBuilder
+    from constructs_lib.builders.quality_gate import ModelQualityGateStepBuilder
+    from constructs_lib.builders.registration import ModelRegistrationStepBuilder
     from constructs_lib.builders.training_pytorch import PyTorchTrainingStepBuilder
     from constructs_lib.config.data_load import DataLoadConfig
+    from constructs_lib.config.evaluation_pytorch import PyTorchEvaluationConfig
     from constructs_lib.config.hyperparameters import ModelHyperparameters, TabularClassifierHyperparameters
     from constructs_lib.config.model_pytorch import PyTorchModelConfig
     from constructs_lib.config.preprocessing_tabular import TabularPreprocessingConfig
+    from constructs_lib.config.quality_gate import ModelQualityGateConfig
+    from constructs_lib.config.registration import ModelRegistrationConfig
     from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
     from constructs_lib.context import BuildContext
     from constructs_lib.contracts.base import ScriptContract

@@ -58,6 +58,12 @@ class AccessNeeds:
             Default ``()``.
         subnets: subnet ids the job's network interfaces are created in (VPC mode). Default ``()``.
         security_groups: security group ids of those network interfaces. Default ``()``.
+        pipeline_reads: S3 prefixes below which the *pipeline role* (SageMaker Pipelines itself, not a
+            job) gets objects (``s3:GetObject``): a property file a condition reads with ``JsonGet``, the
+            model data a registration step validates. Default ``()``.
+        model_package_groups: model package groups the pipeline role registers model versions into: a
+            name (a group of the stack's account and region, which the CDK construct creates) or the ARN
+            of an existing group (not created). Default ``()``.
     """
 
     creates: tuple[str, ...] = ()
@@ -72,6 +78,8 @@ class AccessNeeds:
     volume_keys: tuple[str, ...] = ()
     subnets: tuple[str, ...] = ()
     security_groups: tuple[str, ...] = ()
+    pipeline_reads: tuple[str, ...] = ()
+    model_package_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -12,8 +12,11 @@ from constructs_lib.config.hyperparameters import TabularClassifierHyperparamete
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 
 __all__ = [
+    "LIFECYCLE_EDGES",
     "REFERENCE_TRAINING_DIR",
     "SEED_CA_REPOSITORY_ARN",
+    "lifecycle_config_map",
+    "lifecycle_template",
     "production_dag_template",
     "seed_dag_config_map",
     "seed_dag_template",
@@ -120,6 +123,60 @@ def production_dag_template(region: str = "us-east-1", training: PyTorchTraining
     return PipelineBuilderTemplate(
         dag=template.dag,
         config_map=configs,  # type: ignore[arg-type]
+        step_builder_map=step_builder_map(),
+        region=region,
+    )
+
+
+#: The lifecycle DAG: load -> preprocess -> train -> evaluate -> gate -> register, plus the edges that feed
+#: the evaluation (preprocess's held-out split) and the registration (train's model, evaluate's report).
+LIFECYCLE_EDGES: tuple[tuple[str, str], ...] = (
+    ("data_load", "preprocess"),
+    ("preprocess", "train"),
+    ("train", "evaluate"),
+    ("preprocess", "evaluate"),
+    ("evaluate", "quality_gate"),
+    ("quality_gate", "register"),
+    ("train", "register"),
+    ("evaluate", "register"),
+)
+
+
+def lifecycle_config_map(
+    training: PyTorchTrainingConfig | None = None, *, min_auc_roc: float = 0.75
+) -> dict[str, object]:
+    """Configs of the lifecycle DAG: the seed's four steps (without the model step), then the evaluation on
+    the held-out split, a quality gate on AUC ROC (``min_auc_roc``) and the registration."""
+    from constructs_lib.config.data_load import DataLoadConfig
+    from constructs_lib.config.evaluation_pytorch import PyTorchEvaluationConfig
+    from constructs_lib.config.preprocessing_tabular import TabularPreprocessingConfig
+    from constructs_lib.config.quality_gate import ModelQualityGateConfig
+    from constructs_lib.config.registration import ModelRegistrationConfig
+
+    return {
+        "data_load": DataLoadConfig(required_columns=("customer_id", "target")),
+        "preprocess": TabularPreprocessingConfig(label_name="target"),
+        "train": training if training is not None else seed_training_config(),
+        "evaluate": PyTorchEvaluationConfig(),
+        "quality_gate": ModelQualityGateConfig(min_auc_roc=min_auc_roc),  # type: ignore[call-arg]
+        "register": ModelRegistrationConfig(description="The seed's tabular PyTorch classifier"),
+    }
+
+
+def lifecycle_template(region: str = "us-east-1", training: PyTorchTrainingConfig | None = None) -> Any:
+    """The lifecycle ``PipelineBuilderTemplate``: from raw data to a registered, gated model version."""
+    from constructs_lib.dag import PipelineDAG
+    from constructs_lib.registry import step_builder_map
+    from constructs_lib.template import PipelineBuilderTemplate
+
+    dag = PipelineDAG()
+    for node in ("data_load", "preprocess", "train", "evaluate", "quality_gate", "register"):
+        dag.add_node(node)
+    for src, dst in LIFECYCLE_EDGES:
+        dag.add_edge(src, dst)
+    return PipelineBuilderTemplate(
+        dag=dag,
+        config_map=lifecycle_config_map(training),  # type: ignore[arg-type]
         step_builder_map=step_builder_map(),
         region=region,
     )

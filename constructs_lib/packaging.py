@@ -51,10 +51,12 @@ __all__ = [
     "SKIPPED_DIR_NAMES",
     "SKIPPED_FILE_NAMES",
     "SKIPPED_SUFFIXES",
+    "ExtraDir",
     "deterministic_tar_gz",
     "in_step",
     "pack_source_dir",
     "safe_extract",
+    "source_files",
     "source_fingerprint",
     "write_source_tarball",
 ]
@@ -84,6 +86,21 @@ _EXEC_MODE = 0o755
 _FILE_MODE = 0o644
 _LIST_PY_FILES_MAX = 10
 _FIELD = "source_dir"
+
+
+@dataclass(frozen=True)
+class ExtraDir:
+    """A local directory packed below an archive directory of its own (see ``pack_source_dir``).
+
+    Attributes:
+        path: the local directory (read when the archive is packed, with ``source_dir``'s rules).
+        field: the config field errors name. Default ``"source_dir"``.
+        required: a file (relative to ``path``) that must be in it, e.g. a handler. Default ``None``.
+    """
+
+    path: str
+    field: str = "source_dir"
+    required: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +181,7 @@ def pack_source_dir(
     entry_point: str,
     extra_files: Mapping[str, bytes] | None = None,
     max_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
+    extra_dirs: Mapping[str, ExtraDir] | None = None,
 ) -> bytes:
     """Pack ``source_dir`` into the bytes of a deterministic ``sourcedir.tar.gz``.
 
@@ -171,11 +189,16 @@ def pack_source_dir(
         source_dir: local directory holding the training code.
         entry_point: the script SageMaker runs, relative to ``source_dir`` (e.g. ``train.py``); it must
             exist there and must not be in a skipped location.
-        extra_files: ``{file name: content}`` added at the archive root, e.g. the hyperparameters JSON
-            (``PyTorchTrainingStepBuilder.code_packages()`` gives them). Default ``None`` (nothing added). A name that is also a packed
-            file of ``source_dir`` is an error, never a silent overwrite.
+        extra_files: ``{archive path: content}`` added to the archive, e.g. the hyperparameters JSON at
+            the root or the inference code under a directory of its own (``dir/name``;
+            ``PyTorchTrainingStepBuilder.code_packages()`` gives them). Default ``None`` (nothing added).
+            A path must be relative (POSIX, no ``.``/``..``/``//``/``\\``, not in a skipped location), and
+            neither it nor any of its parent directories may exist in ``source_dir``: the library writes
+            those paths itself, so a clash is an error, never a silent overwrite or merge.
         max_bytes: refuse a total (file contents plus ``extra_files``, uncompressed) above this.
             Default :data:`DEFAULT_MAX_SOURCE_BYTES` (50 MiB). Exactly ``max_bytes`` is accepted.
+        extra_dirs: ``{archive directory: ExtraDir}``: each directory's files (:func:`source_files`) are
+            added below that archive directory, as extra files with the same rules. Default ``None``.
 
     Raises:
         ConfigError: (field ``source_dir``) the directory is missing or not a directory, the entry
@@ -188,8 +211,14 @@ def pack_source_dir(
 
     _check_entry_point(root, entry_point, by_name)
     extras = dict(extra_files or {})
+    for arc_dir, extra_dir in sorted((extra_dirs or {}).items()):
+        extras.update(extra_dir_files(arc_dir, extra_dir, max_bytes=max_bytes))
     for name in sorted(extras):
         _check_extra_name(root, name, by_name, directories)
+    # the parent directories of nested extra files get entries of their own (mode 0o755, like packed ones)
+    directories = directories | {
+        "/".join(name.split("/")[:depth]) for name in extras for depth in range(1, name.count("/") + 1)
+    }
 
     _check_size(root, entries, extras, max_bytes)
 
@@ -212,6 +241,23 @@ def pack_source_dir(
         _check_size(root, entries, extras, max_bytes, actual_total=total)
     files.update(extras)
     return deterministic_tar_gz(files, executable=executable, directories=directories)
+
+
+def extra_dir_files(
+    arc_dir: str, extra_dir: ExtraDir, *, max_bytes: int = DEFAULT_MAX_SOURCE_BYTES
+) -> dict[str, bytes]:
+    """The files of ``extra_dir`` as ``{arc_dir/path: content}``; :class:`ConfigError` (field
+    ``extra_dir.field``) when its ``required`` file is not among them."""
+    files = source_files(extra_dir.path, prefix=f"{arc_dir}/", field=extra_dir.field, max_bytes=max_bytes)
+    if extra_dir.required is not None and f"{arc_dir}/{extra_dir.required}" not in files:
+        found = sorted(n.split("/", 1)[1] for n in files if n.endswith(".py"))
+        raise ConfigError(
+            f"{extra_dir.required!r} is not in the directory",
+            field=extra_dir.field,
+            value=extra_dir.path,
+            hint=f"the .py files there: {', '.join(found) or 'none'}",
+        )
+    return files
 
 
 def source_fingerprint(
@@ -406,12 +452,21 @@ def _check_entry_point(root: Path, entry_point: str, by_name: Mapping[str, _File
 def _check_extra_name(
     root: Path, name: str, by_name: Mapping[str, _FileEntry], directories: set[str]
 ) -> None:
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
+    parts = name.split("/") if isinstance(name, str) else []
+    if (
+        not name
+        or name.startswith("/")
+        or "\\" in name
+        or any(p in ("", ".", "..") for p in parts)
+        or any(p in SKIPPED_DIR_NAMES for p in parts[:-1])
+        or _is_skipped_file(parts[-1])
+    ):
         raise ConfigError(
-            f"extra file name {name!r} must be a plain file name (it goes to the archive root)",
+            f"extra file path {name!r} must be a relative POSIX path without '.', '..', '//' or '\\', "
+            "outside the skipped locations",
             field=_FIELD,
             value=str(root),
-            hint="use a name without '/'",
+            hint="use a file name (archive root) or dir/name",
         )
     if name in by_name or name in directories:
         raise ConfigError(
@@ -420,6 +475,66 @@ def _check_extra_name(
             value=str(root),
             hint=f"rename or delete {str(root / name)!r}; the library writes that file itself",
         )
+    for depth in range(1, len(parts)):
+        parent = "/".join(parts[:depth])
+        if parent in by_name or parent in directories:
+            kind = "file" if parent in by_name else "directory"
+            raise ConfigError(
+                f"the library writes {name!r}, but {parent!r} already exists in source_dir (a {kind}); "
+                "it would be merged with or replaced by generated files",
+                field=_FIELD,
+                value=str(root),
+                hint=f"rename or delete {str(root / parent)!r}; the library writes that directory itself",
+            )
+
+
+def source_files(
+    source_dir: str | Path,
+    *,
+    prefix: str = "",
+    field: str = _FIELD,
+    max_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
+) -> dict[str, bytes]:
+    """Every file :func:`pack_source_dir` would pack from ``source_dir``, as ``{prefix + path: content}``
+    (the same skip list and symlink rules), e.g. to ship a directory inside another package as its
+    ``extra_files``.
+
+    Args:
+        source_dir: the local directory.
+        prefix: prepended to every archive path (e.g. ``"inference/"``). Default ``""``.
+        field: the config field named by errors. Default ``"source_dir"``.
+        max_bytes: refuse a total (uncompressed) above this. Default :data:`DEFAULT_MAX_SOURCE_BYTES`.
+
+    Raises:
+        ConfigError: (field ``field``) as :func:`pack_source_dir`, or the directory holds no file.
+    """
+    try:
+        root = _check_root(source_dir)
+        entries, _directories = _collect(root)
+        _check_size(root, entries, {}, max_bytes)
+        files: dict[str, bytes] = {}
+        for entry in entries:
+            try:
+                files[f"{prefix}{entry.arcname}"] = entry.real_path.read_bytes()
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot read {entry.arcname!r}: {exc.strerror or exc}",
+                    field=_FIELD,
+                    value=str(root),
+                    hint="make every file under the directory readable, or remove it",
+                ) from exc
+    except ConfigError as exc:
+        if field == _FIELD:
+            raise
+        raise ConfigError(exc.message, field=field, value=exc.value, hint=exc.hint) from None
+    if not files:
+        raise ConfigError(
+            "the directory holds no file to pack",
+            field=field,
+            value=str(source_dir),
+            hint="point it at the directory that holds the code",
+        )
+    return files
 
 
 def _check_size(

@@ -18,6 +18,7 @@ output's property path names that output, and the processing input ``code`` is r
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -42,6 +43,7 @@ __all__ = [
     "PROCESSING_CODE_DIR",
     "InputPort",
     "OutputPort",
+    "PropertyFileSpec",
     "StepPorts",
 ]
 
@@ -59,7 +61,8 @@ class InputPort:
 
     Attributes:
         name: logical name (snake_case), e.g. ``input_path``; the key of ``inputs=`` and of overrides.
-        container_path: where the script finds it in the container, e.g. ``/opt/ml/input/data/data``.
+        container_path: where the script finds it in the container, e.g. ``/opt/ml/input/data/data``;
+            ``""`` for a step that runs no container (a condition).
         channel: the training channel / processing input name it is delivered on (for a model step,
             ``ModelDataUrl``).
         kind: the artefact kind a predecessor output must have to feed it. ``None``: the input is not wired
@@ -103,6 +106,48 @@ class InputPort:
         )
 
 
+_JSON_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_PROPERTY_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class PropertyFileSpec:
+    """A JSON file a processing output holds, registered as the step's SageMaker ``PropertyFile`` so
+    that later steps (a condition) read values from it with ``JsonGet``.
+
+    Attributes:
+        name: the property file's name (``EvaluationReport``).
+        path: the file, relative to the output's directory (``evaluation.json``).
+        json_paths: the dotted JSON paths to numbers the shipped script guarantees in the file
+            (``binary_classification_metrics.auc.value``).
+    """
+
+    name: str
+    path: str
+    json_paths: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _PROPERTY_FILE_NAME.match(self.name):
+            raise SpecError("invalid property file name", field="property_file.name", value=self.name)
+        if not isinstance(self.path, str) or not self.path or self.path.startswith("/") or ".." in self.path:
+            raise SpecError(
+                "a property file path is relative to its output directory",
+                field="property_file.path",
+                value=self.path,
+            )
+        if (
+            not isinstance(self.json_paths, tuple)
+            or not self.json_paths
+            or not all(isinstance(p, str) and _JSON_PATH.match(p) for p in self.json_paths)
+        ):
+            raise SpecError(
+                "json_paths must be a non-empty tuple of dotted paths",
+                field="property_file.json_paths",
+                value=self.json_paths,
+                hint="e.g. ('binary_classification_metrics.auc.value',)",
+            )
+
+
 @dataclass(frozen=True)
 class OutputPort:
     """One output of a step type.
@@ -117,6 +162,8 @@ class OutputPort:
         data_type: ``S3Uri`` or ``String``. Default ``S3Uri``.
         env_var: the environment variable holding its container path (``SM_MODEL_DIR``). Default ``None``.
         description: free text for reports.
+        property_file: the JSON file in the output that the step registers as its ``PropertyFile``
+            (processing outputs only). Default ``None``: none.
     """
 
     name: str
@@ -127,6 +174,7 @@ class OutputPort:
     data_type: str = "S3Uri"
     env_var: str | None = None
     description: str = ""
+    property_file: PropertyFileSpec | None = None
 
     def output(self) -> OutputSpec:
         """The output as the specification's :class:`OutputSpec`."""
@@ -185,7 +233,7 @@ class StepPorts:
         if repeated:
             raise SpecError("channel names are not unique", step=where, value=repeated)
         for group, paths in (
-            ("input", [p.container_path for p in self.inputs]),
+            ("input", [p.container_path for p in self.inputs if p.container_path]),
             ("output", [p.container_path for p in self.outputs if p.container_path is not None]),
         ):
             dupes = sorted({p for p in paths if paths.count(p) > 1})
@@ -231,6 +279,16 @@ class StepPorts:
                         value=out.property_path,
                         hint=f"property path {prefix}.S3Output.S3Uri and a container_path",
                     )
+            if out.property_file is not None and (
+                kind is not SageMakerStepKind.PROCESSING
+                or not isinstance(out.property_file, PropertyFileSpec)
+            ):
+                raise SpecError(
+                    "a property file is a PropertyFileSpec of a processing output",
+                    step=where,
+                    field=f"outputs[{out.name!r}].property_file",
+                    value=out.property_file,
+                )
             if kind is SageMakerStepKind.TRAINING and out.container_path is None:
                 raise SpecError(
                     "a training output needs the container path the script writes",
@@ -260,7 +318,8 @@ class StepPorts:
 
         return ScriptContract(
             entry_point=self.entry_point,
-            expected_input_paths={p.name: p.container_path for p in self.inputs},
+            # a step without a container (a condition) declares its inputs with container_path ""
+            expected_input_paths={p.name: p.container_path for p in self.inputs if p.container_path},
             expected_output_paths={
                 p.name: p.container_path for p in self.outputs if p.container_path is not None
             },

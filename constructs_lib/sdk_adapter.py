@@ -58,6 +58,8 @@ _LOGGER_LEVELS = {
     "sagemaker": logging.WARNING,
     # definition() warns that it drops TrainingJobName/ProcessingJobName, which is what we want.
     "sagemaker.workflow.utilities": logging.ERROR,
+    # A registration step's definition warns that it drops CertifyForMarketplace/Description, likewise.
+    "sagemaker.workflow._utils": logging.ERROR,
 }
 
 _lock = threading.RLock()
@@ -261,35 +263,6 @@ def definition_of(pipe: Pipeline) -> dict[str, Any]:
     with sdk():
         result: dict[str, Any] = json.loads(pipe.definition())
         return result
-
-
-def _code_already_prepared() -> None:
-    """Stands in for ``_RepackModelStep._prepare_for_repacking``: the code package holds the helpers."""
-
-
-def without_repack_upload(model_step: Any) -> None:
-    """Turn off the code preparation of the SDK's repack step inside ``model_step``: it would download the
-    code tarball from S3, add the repack helpers and upload it again while the definition is built. The
-    library ships those helpers in the model's code package instead (see the model builder)."""
-    with sdk():
-        from sagemaker.workflow._utils import _RepackModelStep
-
-        for inner in model_step.steps:
-            if isinstance(inner, _RepackModelStep):
-                inner._prepare_for_repacking = _code_already_prepared
-
-
-def repack_helper_files() -> dict[str, bytes]:
-    """The two files the SDK's repack job runs (``_repack_model.py`` and its launcher), from the installed
-    SDK, byte for byte."""
-    with sdk():
-        from sagemaker.workflow import _utils as workflow_utils
-
-        script = Path(workflow_utils.__file__).with_name(workflow_utils.REPACK_SCRIPT)
-        return {
-            workflow_utils.REPACK_SCRIPT: script.read_bytes(),
-            workflow_utils.REPACK_SCRIPT_LAUNCHER: workflow_utils.LAUNCH_REPACK_SCRIPT_CMD.encode("utf-8"),
-        }
 
 
 # ---------------------------------------------------------------------------------------- catalogues

@@ -247,7 +247,10 @@ class PipelineBuilderTemplate:
         parameter_owner: dict[str, str] = {}
         with sdk():
             for node in self.dag.topological_order():
-                preds = [results[p].step for p in self.dag.predecessors(node)]
+                # a gate's successors go into its branch: they neither wire from it nor depend on it
+                preds = [
+                    results[p].step for p in self.dag.predecessors(node) if not results[p].gates_successors
+                ]
                 result = builders[node].build(dependencies=preds, overrides=self.overrides.get(node))
                 for param in result.parameters:
                     owner = parameter_owner.setdefault(param.name, node)
@@ -260,6 +263,45 @@ class PipelineBuilderTemplate:
                             hint=f"steps {owner!r} and {node!r}: give one of them another parameter name",
                         )
                 results[node] = result
+            return self._place_in_branches(builders, results)
+
+    def placement(self, results: Mapping[str, StepResult]) -> dict[str, str | None]:
+        """For each node, the gate whose branch holds it (the nearest gate among its DAG ancestors), or
+        ``None`` for a top-level step. A node below two gates neither of which is below the other is a
+        :class:`DagError`."""
+        order = self.dag.topological_order()
+        ancestors: dict[str, set[str]] = {}
+        for node in order:
+            ancestors[node] = set()
+            for pred in self.dag.predecessors(node):
+                ancestors[node] |= {pred, *ancestors[pred]}
+        placed: dict[str, str | None] = {}
+        for node in order:
+            gates = {g for g in ancestors[node] if results[g].gates_successors}
+            inner = [g for g in gates if gates - {g} <= ancestors[g]]
+            if gates and len(inner) != 1:
+                raise DagError(
+                    "a step is below several gates that are not below one another, so it belongs to no "
+                    "single branch",
+                    step=node,
+                    field="dag",
+                    value=sorted(gates),
+                    hint="chain the gates (gate_a -> gate_b -> step), or give the step one gate",
+                )
+            placed[node] = inner[0] if gates else None
+        return placed
+
+    def _place_in_branches(
+        self, builders: Mapping[str, StepBuilderBase], results: dict[str, StepResult]
+    ) -> dict[str, StepResult]:
+        """Each gate's result with its branch (the nodes placed under it, in DAG order), innermost first."""
+        placed = self.placement(results)
+        order = self.dag.topological_order()
+        for gate in reversed(order):
+            if not results[gate].gates_successors:
+                continue
+            branch = [results[n].step for n in order if placed[n] == gate]
+            results[gate] = builders[gate].with_branch(results[gate], branch)
         return results
 
     def build(self, name: str, infrastructure: Infrastructure | None = None) -> BuiltPipeline:
@@ -280,9 +322,13 @@ class PipelineBuilderTemplate:
             t_steps = time.perf_counter() - t0
             t1 = time.perf_counter()
             order = self.dag.topological_order()
+            placed = self.placement(results)
             parameters = sorted((p for r in results.values() for p in r.parameters), key=lambda p: p.name)
             pipe = pipeline(
-                name, parameters=parameters, steps=[results[n].step for n in order], session=ctx.session
+                name,
+                parameters=parameters,
+                steps=[results[n].step for n in order if placed[n] is None],
+                session=ctx.session,
             )
             try:
                 definition = definition_of(pipe)

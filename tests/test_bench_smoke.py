@@ -122,3 +122,26 @@ def test_smallest_growth_case_fills_the_growth_table(tmp_path: Path) -> None:
     row = next(line for line in text.splitlines() if line.startswith("| 1 |"))
     assert "inline" in row
     _no_network(tmp_path)
+
+
+@pytest.mark.slow
+def test_cost_counts_the_jobs_of_both_definitions(tmp_path: Path) -> None:
+    """``python -m bench.cost --json``: the hand-written SDK pipeline has the repack job, ours none."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cost", "--json"],
+        cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    _no_network(tmp_path)
+    counted = json.loads(done.stdout)
+    hand, ours = counted["seed DAG, hand-written SDK (repack)"], counted["seed DAG, constructs_lib"]
+    assert [j["step"] for j in hand] == ["data_load", "preprocess", "train", "model-RepackModel-0"]
+    assert [j["step"] for j in ours] == ["data_load", "preprocess", "train"]
+    repack = hand[-1]
+    assert (repack["kind"], repack["instance_type"], repack["max_runtime_seconds"]) == (
+        "Training",
+        "ml.m5.large",
+        86400,
+    )
+    lifecycle = counted["lifecycle DAG, constructs_lib (+ evaluate, gate, register)"]
+    assert [j["step"] for j in lifecycle] == ["data_load", "preprocess", "train", "evaluate"]

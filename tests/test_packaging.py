@@ -154,10 +154,75 @@ def test_extra_file_clash_is_refused(tmp_path: Path) -> None:
     assert "requirements.txt" in info.value.hint  # type: ignore[operator]
 
 
-def test_extra_file_name_must_be_plain(tmp_path: Path) -> None:
+def test_extra_files_in_a_directory_of_their_own(tmp_path: Path) -> None:
+    # GIVEN inference code shipped under a directory the source tree does not have
     src = _make_source(tmp_path / "src")
-    with pytest.raises(ConfigError, match="plain file name"):
-        pack_source_dir(src, entry_point="train.py", extra_files={"sub/x.json": b""})
+    extras = {"inference/inference.py": b"def model_fn(d): ...\n", "inference/lib/model.py": b"X = 2\n"}
+    data = pack_source_dir(src, entry_point="train.py", extra_files=extras)
+    # THEN the files are there, and their parent directories have entries like packed directories
+    members = {m.name: m for m in _members(data)}
+    assert _read(data, "inference/lib/model.py") == b"X = 2\n"
+    assert members["inference"].isdir() and members["inference/lib"].isdir()
+    assert members["inference"].mode == members["pkg"].mode == 0o755
+    assert members["inference/inference.py"].mode == 0o644
+    # AND the bytes do not depend on the order the extras were given in
+    again = pack_source_dir(src, entry_point="train.py", extra_files=dict(reversed(list(extras.items()))))
+    assert again == data
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "/abs.py", "a//b.py", "a/./b.py", "a/../b.py", "..", "a\\b.py", "__pycache__/x.py", "x/.DS_Store"],
+)
+def test_extra_file_paths_must_be_safe(tmp_path: Path, name: str) -> None:
+    src = _make_source(tmp_path / "src")
+    with pytest.raises(ConfigError, match="relative POSIX path") as info:
+        pack_source_dir(src, entry_point="train.py", extra_files={name: b""})
+    assert info.value.field == "source_dir"
+
+
+@pytest.mark.parametrize(
+    ("name", "existing", "kind"),
+    [("pkg/new.py", "pkg", "directory"), ("train.py/x.py", "train.py", "file"), ("empty_dir", "", "")],
+)
+def test_extra_files_never_merge_into_the_source_tree(
+    tmp_path: Path, name: str, existing: str, kind: str
+) -> None:
+    # GIVEN an extra file under a directory (or at a path) that source_dir already has
+    src = _make_source(tmp_path / "src")
+    with pytest.raises(ConfigError) as info:
+        pack_source_dir(src, entry_point="train.py", extra_files={name: b""})
+    # THEN it is refused, naming what is in the way
+    if existing:
+        assert f"{existing!r} already exists in source_dir (a {kind})" in info.value.message
+        assert str(src / existing) in (info.value.hint or "")
+    else:
+        assert "already exists in source_dir" in info.value.message
+
+
+def test_source_files_lists_what_would_be_packed(tmp_path: Path) -> None:
+    from constructs_lib.packaging import source_files
+
+    src = _make_source(tmp_path / "src")
+    (src / "__pycache__").mkdir()
+    (src / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    files = source_files(src, prefix="code/")
+    assert sorted(files) == [
+        "code/pkg/__init__.py",
+        "code/pkg/util.py",
+        "code/requirements.txt",
+        "code/run.sh",
+        "code/train.py",
+    ]
+    assert files["code/pkg/util.py"] == b"X = 1\n"
+    # errors name the field of the caller
+    (src / "link.py").symlink_to(tmp_path)
+    with pytest.raises(ConfigError, match="points outside") as info:
+        source_files(src, field="inference_source_dir")
+    assert info.value.field == "inference_source_dir"
+    with pytest.raises(ConfigError, match="holds no file") as info:
+        source_files(src / "empty_dir", field="inference_source_dir")
+    assert info.value.field == "inference_source_dir"
 
 
 # ----------------------------------------------------------------------------- refusals

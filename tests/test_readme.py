@@ -168,3 +168,11 @@ def test_two_commands_are_the_makefile_targets() -> None:
 if __name__ == "__main__":
     README.write_text(_replace_between(README.read_text(encoding="utf-8"), "nag-findings", nag_table()))
     print("README.md: nag-findings table rewritten")
+
+
+def test_two_commands_lists_every_example_stack(example_app: dict[str, Any]) -> None:
+    """The README's paragraph on ``make synth`` names exactly the stacks ``app.py`` synthesizes."""
+    text = README.read_text(encoding="utf-8")
+    paragraph = text[text.index("`make synth` writes") : text.index("The region comes from the context key")]
+    named = set(re.findall(r"`(ConstructsLib\w+)`", paragraph))
+    assert named == set(example_app)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from constructs_lib.builders.base import StepBuilderBase
 from constructs_lib.builders.data_load import DataLoadStepBuilder
+from constructs_lib.builders.evaluation_pytorch import PyTorchEvaluationStepBuilder
 from constructs_lib.builders.model_pytorch import PyTorchModelStepBuilder
 from constructs_lib.builders.preprocessing_tabular import TabularPreprocessingStepBuilder
+from constructs_lib.builders.quality_gate import ModelQualityGateStepBuilder
+from constructs_lib.builders.registration import ModelRegistrationStepBuilder
 from constructs_lib.builders.training_pytorch import PyTorchTrainingStepBuilder
 
 __all__ = [
     "ALL_BUILDERS",
     "DataLoadStepBuilder",
+    "ModelQualityGateStepBuilder",
+    "ModelRegistrationStepBuilder",
+    "PyTorchEvaluationStepBuilder",
     "PyTorchModelStepBuilder",
     "PyTorchTrainingStepBuilder",
     "StepBuilderBase",
@@ -22,4 +28,7 @@ ALL_BUILDERS: tuple[type[StepBuilderBase], ...] = (
     TabularPreprocessingStepBuilder,
     PyTorchTrainingStepBuilder,
     PyTorchModelStepBuilder,
+    PyTorchEvaluationStepBuilder,
+    ModelQualityGateStepBuilder,
+    ModelRegistrationStepBuilder,
 )

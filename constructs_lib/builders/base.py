@@ -32,20 +32,63 @@ if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.steps import Step
 
     from constructs_lib.contracts.base import ScriptContract
+    from constructs_lib.packaging import ExtraDir
     from constructs_lib.ports import StepPorts
     from constructs_lib.specs.base import StepSpecification
 
 __all__ = [
     "CodePackage",
+    "FactValue",
     "InputValue",
+    "OutputFacts",
     "StepBuilderBase",
     "StepResult",
+    "Upstream",
+    "attach_facts",
     "check_step_name",
+    "facts_of",
     "static_uris",
 ]
 
 #: An input value: a plain S3 URI string or a SageMaker pipeline variable (property reference, parameter).
 InputValue = Any
+
+#: One fact a builder states about one of its outputs: a string, or a tuple of strings.
+FactValue = str | tuple[str, ...]
+#: Output logical name -> the facts about it (e.g. ``{"model_artifacts": {"inference_entry_point":
+#: "inference.py"}}``).
+OutputFacts = Mapping[str, Mapping[str, FactValue]]
+
+_FACTS_ATTR = "_constructs_lib_facts"
+
+
+def attach_facts(step: object, facts: OutputFacts) -> None:
+    """Remember on an SDK step what its builder states about its outputs (read by :func:`facts_of`)."""
+    object.__setattr__(step, _FACTS_ATTR, facts)
+
+
+def facts_of(step: object) -> OutputFacts:
+    """The facts the step's builder stated about its outputs (``{}`` for steps built elsewhere)."""
+    facts = getattr(step, _FACTS_ATTR, None)
+    return facts if isinstance(facts, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """What feeds one input of a step, as a consumer's :meth:`StepBuilderBase.for_inputs` sees it.
+
+    Attributes:
+        producer: the producing step's name (DAG node).
+        producer_type: its step type.
+        output: the logical name of its output that feeds the input.
+        facts: what the producer's builder states about that output (see
+            :meth:`StepBuilderBase.output_facts`); ``{}`` when it states nothing.
+    """
+
+    producer: str
+    producer_type: str
+    output: str
+    facts: Mapping[str, FactValue]
 
 
 def check_input_value(value: object, *, step: str, field: str) -> object:
@@ -98,7 +141,11 @@ class CodePackage:
         placeholder_uri: the ``s3://`` URI the definition holds until the CDK layer substitutes the asset URI.
         source_dir: the local directory.
         entry_point: the script inside it (checked to exist when packing).
-        extra_files: files added at the archive root (e.g. the hyperparameters JSON), name -> bytes.
+        extra_files: files added to the archive (e.g. the hyperparameters JSON at the root), archive path
+            -> bytes.
+        extra_dirs: local directories packed below archive directories of their own (e.g. the inference
+            code), archive directory -> :class:`~constructs_lib.packaging.ExtraDir`; read when packing.
+            Default ``{}``.
     """
 
     node: str
@@ -106,6 +153,22 @@ class CodePackage:
     source_dir: str
     entry_point: str
     extra_files: Mapping[str, bytes] = field(default_factory=dict)
+    extra_dirs: Mapping[str, ExtraDir] = field(default_factory=dict)
+
+    def pack(self) -> bytes:
+        """The deterministic ``sourcedir.tar.gz`` bytes of this package
+        (:func:`~constructs_lib.packaging.pack_source_dir`); its ``ConfigError`` names the step (``node``)."""
+        from constructs_lib.packaging import in_step, pack_source_dir
+
+        try:
+            return pack_source_dir(
+                self.source_dir,
+                entry_point=self.entry_point,
+                extra_files=self.extra_files,
+                extra_dirs=self.extra_dirs,
+            )
+        except ConfigError as exc:
+            raise in_step(exc, self.node) from None
 
 
 @dataclass(frozen=True)
@@ -121,6 +184,13 @@ class StepResult:
         access: what the step's jobs need at run time (see :class:`~constructs_lib.access.AccessNeeds`).
         code_packages: local code to pack and upload for the step.
         warnings: what the build found risky (stable ids; the CDK construct adds them as annotations).
+            Default ``()``.
+        facts: what the builder states about the step's outputs (see
+            :meth:`StepBuilderBase.output_facts`). Default ``{}``.
+        gates_successors: the step is a gate (a SageMaker ``ConditionStep``): its DAG successors run only
+            when it passes, so the template builds them as usual and places them in its branch
+            (:meth:`StepBuilderBase.with_branch`) instead of the pipeline's top-level steps. Default
+            ``False``.
     """
 
     node: str
@@ -131,6 +201,8 @@ class StepResult:
     access: AccessNeeds
     code_packages: tuple[CodePackage, ...]
     warnings: tuple[BuildWarning, ...] = ()
+    facts: OutputFacts = field(default_factory=dict)
+    gates_successors: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,6 +238,8 @@ class StepBuilderBase(ABC):
     CONFIG_CLASS: ClassVar[type[StrictModel]]
     DEFAULT_STEP_NAME: ClassVar[str]
     PORTS: ClassVar[StepPorts]
+    #: True for a gate: a step whose DAG successors run only when it passes (see ``StepResult``).
+    GATES_SUCCESSORS: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -256,6 +330,39 @@ class StepBuilderBase(ABC):
         """Values for inputs nobody provided (the config's value, or a pipeline parameter). Default: none."""
         return {}
 
+    def output_facts(self) -> dict[str, dict[str, FactValue]]:
+        """Facts about this step's outputs that consumers may check or use (output logical name -> facts),
+        e.g. the inference handler a training step packs into its model. Default: for each output port
+        that declares a property file, ``property_file`` and ``json_paths``."""
+        facts: dict[str, dict[str, FactValue]] = {}
+        for port in self.PORTS.outputs:
+            if port.property_file is not None:
+                facts[port.name] = {
+                    "property_file": port.property_file.name,
+                    "property_file_path": port.property_file.path,
+                    "json_paths": port.property_file.json_paths,
+                }
+        return facts
+
+    def for_inputs(self, upstream: Mapping[str, Upstream]) -> StepBuilderBase:
+        """The builder that builds this step given what feeds its inputs (dependency logical name ->
+        :class:`Upstream`, for the inputs resolved from predecessor steps). Default: ``self``.
+
+        A consumer checks here that its producers fit (raising :class:`ConfigError` that names both
+        steps and the fix), and may return a builder of a completed config (e.g. the framework version
+        its producer trained with). It must not change ``self``.
+        """
+        return self
+
+    def with_branch(self, result: StepResult, steps: Sequence[Step]) -> StepResult:
+        """For a gate (``GATES_SUCCESSORS``): ``result`` with ``steps`` (its DAG successors, in build
+        order) placed in the branch that runs when the gate passes."""
+        raise SynthError(
+            f"{self.STEP_TYPE} is not a gate: it cannot hold other steps",
+            step=self.step_name,
+            hint="report a bug: only builders with GATES_SUCCESSORS = True get branch steps",
+        )
+
     def codeartifact_repositories(self) -> tuple[str, ...]:
         """Repository ARNs named by ``CA_REPOSITORY_ARN`` in the config's ``env`` (validated)."""
         env = getattr(self.config, "env", None) or {}
@@ -333,11 +440,22 @@ class StepBuilderBase(ABC):
             producers.append(Producer(name=step.name, spec=producer_spec))
         resolutions = self.resolve_dependencies(producers, explicit=list(explicit), overrides=overrides)
         by_name = {step.name: step for step in steps}
+        types = {p.name: p.spec.step_type for p in producers}
+        upstream = {
+            r.dependency: Upstream(
+                producer=r.producer,
+                producer_type=types[r.producer],
+                output=r.output,
+                facts=dict(facts_of(by_name[r.producer]).get(r.output, {})),
+            )
+            for r in resolutions
+        }
+        builder = self.for_inputs(upstream)
         values: dict[str, InputValue] = {
             r.dependency: property_reference(by_name[r.producer], r.property_path) for r in resolutions
         }
         values.update(explicit)
-        values = {**self.default_inputs(values), **values}
+        values = {**builder.default_inputs(values), **values}
         missing = [d.logical_name for d in spec.dependencies if d.required and d.logical_name not in values]
         if missing:
             raise ConfigError(
@@ -351,7 +469,7 @@ class StepBuilderBase(ABC):
 
         try:
             with sdk():
-                built = self._build(values, depends_on=[*steps, *(depends_on or ())])
+                built = builder._build(values, depends_on=[*steps, *(depends_on or ())])
         except ConstructsLibError:
             raise
         except Exception as exc:  # SDK errors get the step's context, never a raw traceback
@@ -361,6 +479,8 @@ class StepBuilderBase(ABC):
                 hint="check the step's config; report a bug if the config is valid",
             ) from exc
         attach_spec(built.step, spec)
+        facts = {name: dict(f) for name, f in sorted(builder.output_facts().items())}
+        attach_facts(built.step, facts)
         parameters: dict[str, Any] = {}
         for value in (*values.values(), *built.parameters):
             if _is_parameter(value):
@@ -372,8 +492,10 @@ class StepBuilderBase(ABC):
             parameters=tuple(parameters[n] for n in sorted(parameters)),
             resolutions=resolutions,
             access=built.access,
-            code_packages=self.code_packages(),
+            code_packages=builder.code_packages(),
             warnings=built.warnings,
+            facts=facts,
+            gates_successors=type(builder).GATES_SUCCESSORS,
         )
 
     def create_step(

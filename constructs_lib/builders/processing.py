@@ -19,12 +19,19 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from constructs_lib import limits, placeholders
 from constructs_lib.access import AccessNeeds
 from constructs_lib.builders import settings
-from constructs_lib.builders.base import BuiltStep, CodePackage, InputValue, StepBuilderBase, static_uris
+from constructs_lib.builders.base import (
+    BuiltStep,
+    CodePackage,
+    FactValue,
+    InputValue,
+    StepBuilderBase,
+    static_uris,
+)
 from constructs_lib.config.base import SCRIPTS_DIR
 from constructs_lib.config.processing import ProcessingJobConfig
 from constructs_lib.errors import ConfigError
@@ -114,6 +121,28 @@ class ProcessingStepBuilderBase(StepBuilderBase):
             ),
         )
 
+    def output_facts(self) -> dict[str, dict[str, FactValue]]:
+        """Besides the property files of the base class: each output's S3 ``location`` (the prefix below
+        which every execution writes ``<execution id>/<output name>``)."""
+        facts = super().output_facts()
+        for port in self.PORTS.outputs:
+            facts.setdefault(port.name, {})["location"] = self.output_prefix
+        return facts
+
+    def property_files(self) -> list[Any]:
+        """The SDK ``PropertyFile`` of every output port that declares one (what a condition reads with
+        ``JsonGet``)."""
+        from constructs_lib.sdk_adapter import sdk
+
+        with sdk():
+            from sagemaker.workflow.properties import PropertyFile
+
+        return [
+            PropertyFile(name=port.property_file.name, output_name=port.name, path=port.property_file.path)
+            for port in sorted(self.PORTS.outputs, key=lambda p: p.name)
+            if port.property_file is not None
+        ]
+
     # ------------------------------------------------------------------ hooks
     @abstractmethod
     def script_arguments(self) -> list[str]:
@@ -193,6 +222,7 @@ class ProcessingStepBuilderBase(StepBuilderBase):
             depends_on=[s.name for s in depends_on] or None,
             retry_policies=settings.retry_policies(self.config) or None,
             cache_config=settings.cache_config(self.config),
+            property_files=self.property_files() or None,
         )
         reads, parameters = static_uris([inputs[port.name] for port in self.PORTS.inputs])
         access = AccessNeeds(

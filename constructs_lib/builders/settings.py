@@ -8,10 +8,10 @@ builders' ``_build``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from constructs_lib.access import AccessNeeds
-from constructs_lib.config.job import ComputeJobSettings, JobSettings
+from constructs_lib.config.job import ComputeJobSettings, RetryPolicy
 from constructs_lib.context import BuildContext
 
 __all__ = [
@@ -42,7 +42,14 @@ class BuildWarning:
     message: str
 
 
-def retry_policies(settings: JobSettings, *, jobs: bool = True) -> list[Any]:
+class HasRetryPolicies(Protocol):
+    """A config with retry policies (:class:`~constructs_lib.config.job.JobSettings`, the registration)."""
+
+    @property
+    def retry_policies(self) -> tuple[RetryPolicy, ...]: ...
+
+
+def retry_policies(settings: HasRetryPolicies, *, jobs: bool = True) -> list[Any]:
     """The SDK's retry policies for ``settings.retry_policies`` (``jobs=False``: step-call policies only,
     for steps that start no job)."""
     from sagemaker.workflow.retry import (

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 from constructs_lib import limits, placeholders
 from constructs_lib.access import AccessNeeds
 from constructs_lib.builders import settings
-from constructs_lib.builders.base import BuiltStep, CodePackage, InputValue, StepBuilderBase, static_uris
+from constructs_lib.builders.base import (
+    BuiltStep,
+    CodePackage,
+    FactValue,
+    InputValue,
+    StepBuilderBase,
+    static_uris,
+)
 from constructs_lib.builders.settings import BuildWarning, InstanceChoice
 from constructs_lib.config.base import SCRIPTS_DIR
 from constructs_lib.config.hyperparameters import HYPERPARAMETERS_FILE
@@ -25,6 +32,8 @@ from constructs_lib.specs.training_pytorch import PYTORCH_TRAINING_PORTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.steps import Step
+
+    from constructs_lib.packaging import ExtraDir
 
 __all__ = ["CHECKPOINT_DIR_ENV", "SPOT_WITHOUT_CHECKPOINTS_WARNING_ID", "PyTorchTrainingStepBuilder"]
 
@@ -136,11 +145,98 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
         """The full hyperparameters shipped as a JSON file beside local code (``None`` for s3 code)."""
         return self.hyperparameters_split()[1]
 
+    # ------------------------------------------------------------------ inference code (model.tar.gz)
+    def inference_files(self) -> dict[str, bytes]:
+        """Files the code tarball carries so that ``model.tar.gz`` holds its inference code (see
+        :mod:`constructs_lib.inference_code`): the launcher at the root and, for the reference inference
+        code, its two files under ``constructs_lib_inference/``; ``{}`` when the step packs none.
+        ``inference_source_dir`` is packed under that directory by :meth:`inference_dirs` instead."""
+        from constructs_lib.inference_code import (
+            INFERENCE_CODE_DIR,
+            LAUNCHER_FILE,
+            LAUNCHER_PATH,
+            REFERENCE_INFERENCE_FILES,
+        )
+
+        kind = self.config.inference_code
+        if kind is None:
+            return {}
+        files = {LAUNCHER_FILE: LAUNCHER_PATH.read_bytes()}
+        if kind == "reference":
+            files.update(
+                {f"{INFERENCE_CODE_DIR}/{p.name}": p.read_bytes() for p in REFERENCE_INFERENCE_FILES}
+            )
+        return files
+
+    def inference_dirs(self) -> dict[str, ExtraDir]:
+        """``inference_source_dir`` as the code tarball's ``constructs_lib_inference/`` (read when packed;
+        its handler ``inference_entry_point`` must be there)."""
+        from constructs_lib.inference_code import INFERENCE_CODE_DIR
+        from constructs_lib.packaging import ExtraDir
+
+        if self.config.inference_source_dir is None:
+            return {}
+        return {
+            INFERENCE_CODE_DIR: ExtraDir(
+                path=self.config.inference_source_dir,
+                field="inference_source_dir",
+                required=self.config.inference_entry_point,
+            )
+        }
+
+    def inference_entry_point(self) -> str | None:
+        """The handler ``model.tar.gz`` carries in ``code/`` (``SAGEMAKER_PROGRAM`` of a model built from
+        it), or ``None`` when the step packs no inference code."""
+        return self.config.inference_entry_point if self.config.inference_code is not None else None
+
+    def output_facts(self) -> dict[str, dict[str, FactValue]]:
+        """``model_artifacts``: the PyTorch ``framework_version``/``py_version`` it was trained with, the
+        ``label_name`` hyperparameter, its S3 ``location`` (prefix) and, when the step packs inference
+        code, the ``inference_entry_point`` in its ``code/``."""
+        facts = super().output_facts()
+        model: dict[str, FactValue] = {
+            "framework_version": self.config.framework_version,
+            "py_version": self.config.py_version,
+        }
+        entry = self.inference_entry_point()
+        if entry is not None:
+            model["inference_entry_point"] = entry
+        if self.config.hyperparameters is not None:
+            model["label_name"] = self.config.hyperparameters.label_name
+        # below it SageMaker writes <job name>/output/model.tar.gz
+        model["location"] = self.output_path
+        facts["model_artifacts"] = model
+        return facts
+
+    def sagemaker_entry_point(self) -> str:
+        """SageMaker's entry point (``sagemaker_program``): the launcher when the step packs inference
+        code, else ``training_entry_point``."""
+        from constructs_lib.inference_code import LAUNCHER_FILE
+
+        return LAUNCHER_FILE if self.config.inference_code is not None else self.config.training_entry_point
+
+    def job_environment(self) -> dict[str, str]:
+        """The job's ``Environment``: ``config.env``, the checkpoint directory when it is not SageMaker's
+        default (``CONSTRUCTS_LIB_CHECKPOINT_DIR``), plus the launcher's two variables when the step packs
+        inference code."""
+        from constructs_lib.inference_code import ENTRY_POINT_ENV, INFERENCE_CODE_DIR, INFERENCE_CODE_ENV
+
+        env = dict(self.config.env)
+        if (
+            self.checkpoint_base() is not None
+            and self.config.checkpoint_local_path != DEFAULT_CHECKPOINT_LOCAL_PATH
+        ):
+            env[CHECKPOINT_DIR_ENV] = self.config.checkpoint_local_path
+        if self.config.inference_code is not None:
+            env[ENTRY_POINT_ENV] = self.config.training_entry_point
+            env[INFERENCE_CODE_ENV] = INFERENCE_CODE_DIR
+        return dict(sorted(env.items()))
+
     def code_packages(self) -> tuple[CodePackage, ...]:
         if not self.config.is_local_source:
             return ()
         payload = self.hyperparameters_file_payload()
-        extra: dict[str, bytes] = {}
+        extra: dict[str, bytes] = self.inference_files()
         if payload is not None:
             text = json.dumps(payload, sort_keys=True, indent=2) + "\n"
             extra[HYPERPARAMETERS_FILE] = text.encode("utf-8")
@@ -150,7 +246,8 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
                 placeholder_uri=self.code_uri,
                 source_dir=self.config.source_dir,
                 entry_point=self.config.training_entry_point,
-                extra_files=extra,
+                extra_files=dict(sorted(extra.items())),
+                extra_dirs=self.inference_dirs(),
             ),
         )
 
@@ -221,10 +318,7 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
 
         config = self.config
         inline, _ = self.hyperparameters_split()
-        environment = dict(config.env)
         checkpoint_base = self.checkpoint_base()
-        if checkpoint_base is not None and config.checkpoint_local_path != DEFAULT_CHECKPOINT_LOCAL_PATH:
-            environment[CHECKPOINT_DIR_ENV] = config.checkpoint_local_path
         infra = self.context.infrastructure
         with sdk():
             from sagemaker import image_uris
@@ -255,7 +349,7 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
                 image_scope="training",
             )
             return PyTorch(
-                entry_point=config.training_entry_point,
+                entry_point=self.sagemaker_entry_point(),
                 source_dir=self.code_uri,
                 framework_version=config.framework_version,
                 py_version=config.py_version,
@@ -270,7 +364,7 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
                 output_path=self.output_path,
                 code_location=self.context.default_location(self.step_name, "code"),
                 hyperparameters=inline,
-                environment=environment,
+                environment=self.job_environment(),
                 metric_definitions=metric_definitions(),
                 distribution=self.distribution(),
                 debugger_hook_config=False,

@@ -180,6 +180,30 @@ def check_iso8601_duration(value: str, *, field: str) -> str:
     return value
 
 
+def check_retry_policies(v: tuple[RetryPolicy, ...], *, jobs: bool) -> tuple[RetryPolicy, ...]:
+    """Each exception type in one policy only; with ``jobs=False`` (a step that starts no job: model,
+    registration) only ``Step.*`` exception types."""
+    seen: set[str] = set()
+    for i, policy in enumerate(v):
+        overlap = sorted(seen & set(policy.exception_types))
+        if overlap:
+            raise ConfigError(
+                "an exception type is retried by two policies",
+                field=f"retry_policies[{i}]",
+                value=overlap,
+                hint="keep each exception type in one policy",
+            )
+        seen.update(policy.exception_types)
+        if not jobs and policy.retries_jobs:
+            raise ConfigError(
+                "this step creates no job: only Step.* exception types can be retried",
+                field=f"retry_policies[{i}]",
+                value=policy.exception_types,
+                hint="keep the Step.SERVICE_FAULT / Step.THROTTLING policies",
+            )
+    return v
+
+
 class JobSettings(StrictModel):
     """Settings of every job step (training, processing, model)."""
 
@@ -196,18 +220,7 @@ class JobSettings(StrictModel):
     @field_validator("retry_policies")
     @classmethod
     def _retries(cls, v: tuple[RetryPolicy, ...]) -> tuple[RetryPolicy, ...]:
-        seen: set[str] = set()
-        for i, policy in enumerate(v):
-            overlap = sorted(seen & set(policy.exception_types))
-            if overlap:
-                raise ConfigError(
-                    "an exception type is retried by two policies",
-                    field=f"retry_policies[{i}]",
-                    value=overlap,
-                    hint="keep each exception type in one policy",
-                )
-            seen.update(policy.exception_types)
-        return v
+        return check_retry_policies(v, jobs=True)
 
 
 class ComputeJobSettings(JobSettings):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import ClassVar, Self
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -19,16 +18,30 @@ from constructs_lib.config.base import (
     check_region,
     check_s3_uri,
 )
-from constructs_lib.config.job import DEFAULT_STEP_RETRY_POLICIES, JobSettings, RetryPolicy
+from constructs_lib.config.job import (
+    DEFAULT_STEP_RETRY_POLICIES,
+    JobSettings,
+    RetryPolicy,
+    check_retry_policies,
+)
 from constructs_lib.errors import ConfigError
 
-__all__ = ["GRAVITON_FAMILIES", "INFERENCE_SCRIPTS_DIR", "SDK_MODEL_ENV", "PyTorchModelConfig"]
+__all__ = [
+    "GRAVITON_FAMILIES",
+    "INFERENCE_SCRIPTS_DIR",
+    "SDK_MODEL_ENV",
+    "PyTorchModelConfig",
+    "check_hosting_instance_type",
+    "check_serving_env",
+    "check_version_pair",
+]
 
 #: The shipped inference code (``inference.py``).
 INFERENCE_SCRIPTS_DIR = SCRIPTS_DIR / "pytorch_inference"
 
-#: Environment variables the SageMaker SDK sets on the model container itself (script, code directory,
-#: log level, region): they may not be set in ``env`` and count against botocore's 100-entry limit.
+#: Environment variables the library sets on the model container itself (script, code directory, log
+#: level, region, as the SDK does for a framework model): they may not be set in ``env`` and count
+#: against botocore's 100-entry limit.
 SDK_MODEL_ENV = (
     "SAGEMAKER_CONTAINER_LOG_LEVEL",
     "SAGEMAKER_PROGRAM",
@@ -46,12 +59,82 @@ GRAVITON_FAMILIES = ("m6g", "m6gd", "c6g", "c6gd", "c6gn", "c7g", "r6g", "r6gd")
 _ARM_FAMILY = re.compile(r"^[a-z]+\d+g[a-z]*$")
 
 
-class PyTorchModelConfig(JobSettings):
-    """Configuration of the PyTorch model step: a ``CreateModel`` with the PyTorch *inference* image.
+def check_hosting_instance_type(v: str, *, field: str) -> str:
+    """``v`` is a botocore ``ProductionVariantInstanceType`` the PyTorch inference image runs on (CPU, GPU,
+    or a Graviton family the SDK has images for; no Inferentia/Trainium)."""
+    check_instance_type(v, field=field, allowed=limits.hosting_instance_types(), kind="hosting")
+    family = v.split(".")[1] if v.count(".") == 2 else ""
+    if family.startswith(("inf", "trn")):
+        raise ConfigError(
+            "the PyTorch inference image has CPU and GPU builds only",
+            field=field,
+            value=v,
+            hint="use a CPU (ml.m5.large) or GPU (ml.g5.xlarge) instance type",
+        )
+    if _ARM_FAMILY.match(family) and family not in GRAVITON_FAMILIES:
+        raise ConfigError(
+            "the SageMaker SDK has no PyTorch Graviton image for this instance family",
+            field=field,
+            value=v,
+            hint=f"use an x86 type (ml.m5.large) or a family of {', '.join(GRAVITON_FAMILIES)}",
+        )
+    return v
 
-    The SageMaker SDK adds the inference code to the training job's ``model.tar.gz`` (under ``code/``) in a
-    small repack job that runs before the model is created; see
-    :class:`~constructs_lib.builders.model_pytorch.PyTorchModelStepBuilder`.
+
+def check_serving_env(v: dict[str, str], *, field: str = "env") -> dict[str, str]:
+    """A model container's ``Environment`` (botocore ``EnvironmentMap``) without the variables the library
+    sets (:data:`SDK_MODEL_ENV`); returned sorted."""
+    check_env(
+        v, field=field, map_shape="EnvironmentMap", key_shape="EnvironmentKey", value_shape="EnvironmentValue"
+    )
+    reserved = sorted(set(v) & set(SDK_MODEL_ENV))
+    if reserved:
+        raise ConfigError(
+            "these variables are set by the library",
+            field=field,
+            value=reserved,
+            hint="remove them; entry_point names the handler, the training step packs it",
+        )
+    limit = (limits.shape("EnvironmentMap").max or 100) - len(SDK_MODEL_ENV)
+    if len(v) > limit:
+        raise ConfigError(
+            f"too many environment variables: {len(v)}",
+            field=field,
+            hint=f"at most {limit}: the library adds {len(SDK_MODEL_ENV)} to botocore's limit of "
+            f"{limit + len(SDK_MODEL_ENV)}",
+        )
+    return dict(sorted(v.items()))
+
+
+def check_version_pair(framework_version: str | None, py_version: str | None, *, scope: str) -> None:
+    """Both ``None`` (taken from the training step at build time) or a pair the SDK has images for."""
+    if (framework_version is None) != (py_version is None):
+        missing = "py_version" if py_version is None else "framework_version"
+        raise ConfigError(
+            "set framework_version and py_version together, or neither (then the training step's are used)",
+            field=missing,
+            hint="e.g. framework_version='2.3.0', py_version='py311'",
+        )
+    if framework_version is not None and py_version is not None:
+        check_framework_pair("pytorch", scope, framework_version, py_version)
+
+
+#: Fields the model step no longer has: the inference code now travels inside model.tar.gz.
+_MOVED = {
+    "source_dir": "set inference_source_dir (and inference_entry_point) on the training step's "
+    "PyTorchTrainingConfig: the training job packs the handler into model.tar.gz's code/",
+    "output_path": "there is no repack job any more: the model uses the training step's model.tar.gz as it is",
+}
+
+
+class PyTorchModelConfig(JobSettings):
+    """Configuration of the PyTorch model step: a ``CreateModel`` with SageMaker's PyTorch *inference*
+    image and the training step's ``model.tar.gz`` as it is.
+
+    The handler is the one the training step packed into ``code/`` of its ``model.tar.gz``
+    (``PyTorchTrainingConfig.inference_source_dir``, or the reference inference code for the reference
+    training code); the template refuses a model fed by a training step that packs none, or another one.
+    No repack job runs; see :class:`~constructs_lib.builders.model_pytorch.PyTorchModelStepBuilder`.
     """
 
     SHIPPED_ENTRY_POINT: ClassVar[str] = "inference.py"
@@ -60,12 +143,14 @@ class PyTorchModelConfig(JobSettings):
     """The step's retry policies (``Step.*`` exception types only: a model step starts no job). Default: the
     step-call policy of :data:`~constructs_lib.config.job.DEFAULT_RETRY_POLICIES`."""
 
-    framework_version: str
-    """Required. PyTorch version of the inference image, e.g. ``1.13.1`` or ``2.3.0`` (normally the training
-    step's); must be in the installed SageMaker SDK's PyTorch *inference* image catalogue."""
+    framework_version: str | None = None
+    """PyTorch version of the inference image, e.g. ``1.13.1`` or ``2.3.0``; must be in the installed
+    SageMaker SDK's PyTorch *inference* image catalogue. Default ``None``: the version of the training
+    step that feeds ``model_data`` (an error when none does). Set it together with ``py_version``."""
 
-    py_version: str
-    """Required. Python version of the inference image, e.g. ``py39``; must pair with ``framework_version``."""
+    py_version: str | None = None
+    """Python version of the inference image, e.g. ``py39``; pairs with ``framework_version``. Default
+    ``None``: the training step's."""
 
     inference_instance_type: str = "ml.m5.large"
     """Instance type the model is meant to be hosted on; one of botocore's ``ProductionVariantInstanceType``
@@ -74,117 +159,62 @@ class PyTorchModelConfig(JobSettings):
     Default ``ml.m5.large``."""
 
     entry_point: str = "inference.py"
-    """The inference script, relative to ``source_dir``; a ``.py`` file with ``model_fn``/``input_fn``/
-    ``predict_fn``/``output_fn``. Default ``inference.py`` (the only allowed value while ``source_dir`` is
-    ``None``)."""
-
-    source_dir: str | None = None
-    """Local directory with the inference code. Default ``None``: the shipped ``inference.py``, which loads
-    ``model.pt`` + ``model_meta.json`` as the library's reference ``train.py`` writes them (``train.py`` is
-    shipped beside it). An ``s3://`` tarball is refused: the SDK's repack job needs two helper files added to
-    the code package, which the library does when it packs a local directory."""
+    """The handler in ``model.tar.gz``'s ``code/`` (``SAGEMAKER_PROGRAM``), a ``.py`` file with
+    ``model_fn``/``input_fn``/``predict_fn``/``output_fn``. It must be what the training step feeding
+    ``model_data`` packs (its ``inference_entry_point``; checked when the pipeline is built). Default
+    ``inference.py``."""
 
     env: dict[str, str] = Field(default_factory=dict)
     """Environment variables of the model container (botocore ``EnvironmentMap``: names
     ``[a-zA-Z_][a-zA-Z0-9_]*`` up to 1024 characters, values up to 1024 characters, at most 96 entries since
-    the SDK adds ``SAGEMAKER_PROGRAM``, ``SAGEMAKER_SUBMIT_DIRECTORY``, ``SAGEMAKER_CONTAINER_LOG_LEVEL`` and
-    ``SAGEMAKER_REGION``, which therefore may not be set here). Default ``{}``."""
+    the library adds ``SAGEMAKER_PROGRAM``, ``SAGEMAKER_SUBMIT_DIRECTORY``, ``SAGEMAKER_CONTAINER_LOG_LEVEL``
+    and ``SAGEMAKER_REGION``, which therefore may not be set here). Default ``{}``."""
 
     model_data: str | None = None
-    """S3 URI of a ``model.tar.gz``. Used only when no predecessor step provides ``model_data``. Default
-    ``None``: a pipeline parameter ``<node>ModelData`` whose default is
+    """S3 URI of a ``model.tar.gz`` that holds its handler in ``code/``. Used only when no predecessor step
+    provides ``model_data``. Default ``None``: a pipeline parameter ``<node>ModelData`` whose default is
     ``<artifact root>/<pipeline>/<node>/input/model.tar.gz``."""
-
-    output_path: str | None = None
-    """S3 prefix where the repack job writes the ``model.tar.gz`` with the inference code. Default ``None``:
-    ``<artifact root>/<pipeline>/<node>/model``."""
 
     region: str | None = None
     """AWS region for image URIs. Default ``None``: the pipeline's (stack's) region."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_fields(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for name, hint in _MOVED.items():
+                if name in data:
+                    raise ConfigError(
+                        "the model step packs no code any more", field=name, value=data[name], hint=hint
+                    )
+        return data
+
     @field_validator("framework_version", "py_version")
     @classmethod
-    def _present(cls, v: str, info: ValidationInfo) -> str:
+    def _present(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return v
         return check_present(v, field=info.field_name or "value", hint="e.g. framework 2.3.0 with py311")
 
     @field_validator("inference_instance_type")
     @classmethod
     def _instance_type(cls, v: str) -> str:
-        check_instance_type(
-            v, field="inference_instance_type", allowed=limits.hosting_instance_types(), kind="hosting"
-        )
-        family = v.split(".")[1] if v.count(".") == 2 else ""
-        if family.startswith(("inf", "trn")):
-            raise ConfigError(
-                "the PyTorch inference image has CPU and GPU builds only",
-                field="inference_instance_type",
-                value=v,
-                hint="use a CPU (ml.m5.large) or GPU (ml.g5.xlarge) instance type",
-            )
-        if _ARM_FAMILY.match(family) and family not in GRAVITON_FAMILIES:
-            raise ConfigError(
-                "the SageMaker SDK has no PyTorch Graviton image for this instance family",
-                field="inference_instance_type",
-                value=v,
-                hint=f"use an x86 type (ml.m5.large) or a family of {', '.join(GRAVITON_FAMILIES)}",
-            )
-        return v
+        return check_hosting_instance_type(v, field="inference_instance_type")
 
     @field_validator("entry_point")
     @classmethod
     def _entry_point(cls, v: str) -> str:
-        return check_entry_point(v, field="entry_point")
-
-    @field_validator("source_dir")
-    @classmethod
-    def _source_dir(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        if not v.strip() or "://" in v:
-            raise ConfigError(
-                "must be a local directory",
-                field="source_dir",
-                value=v,
-                hint="None for the shipped inference.py, or a local directory with your inference script",
-            )
-        return v
+        return check_entry_point(v, field="entry_point", example="inference.py")
 
     @field_validator("env")
     @classmethod
     def _env(cls, v: dict[str, str]) -> dict[str, str]:
-        check_env(
-            v,
-            field="env",
-            map_shape="EnvironmentMap",
-            key_shape="EnvironmentKey",
-            value_shape="EnvironmentValue",
-        )
-        reserved = sorted(set(v) & set(SDK_MODEL_ENV))
-        if reserved:
-            raise ConfigError(
-                "these variables are set by the SageMaker SDK",
-                field="env",
-                value=reserved,
-                hint="remove them; use entry_point/source_dir to choose the inference script",
-            )
-        limit = (limits.shape("EnvironmentMap").max or 100) - len(SDK_MODEL_ENV)
-        if len(v) > limit:
-            raise ConfigError(
-                f"too many environment variables: {len(v)}",
-                field="env",
-                hint=f"at most {limit}: the SDK adds {len(SDK_MODEL_ENV)} to botocore's limit of {limit + len(SDK_MODEL_ENV)}",
-            )
-        return dict(sorted(v.items()))
+        return check_serving_env(v)
 
     @field_validator("model_data")
     @classmethod
     def _model_data(cls, v: str | None) -> str | None:
         return None if v is None else check_s3_uri(v, field="model_data", require_suffix=".tar.gz")
-
-    @field_validator("output_path")
-    @classmethod
-    def _output_path(cls, v: str | None) -> str | None:
-        return None if v is None else check_s3_uri(v, field="output_path").rstrip("/")
 
     @field_validator("region")
     @classmethod
@@ -194,37 +224,17 @@ class PyTorchModelConfig(JobSettings):
     @field_validator("retry_policies")
     @classmethod
     def _step_retries_only(cls, v: tuple[RetryPolicy, ...]) -> tuple[RetryPolicy, ...]:
-        jobs = [i for i, p in enumerate(v) if p.retries_jobs]
-        if jobs:
-            raise ConfigError(
-                "a model step creates no job: only Step.* exception types can be retried",
-                field=f"retry_policies[{jobs[0]}]",
-                value=v[jobs[0]].exception_types,
-                hint="keep the Step.SERVICE_FAULT / Step.THROTTLING policies",
-            )
-        return v
+        return check_retry_policies(v, jobs=False)
 
     @model_validator(mode="after")
     def _checks(self) -> Self:
-        check_framework_pair("pytorch", "inference", self.framework_version, self.py_version)
-        if self.inference_instance_type.split(".")[1] in GRAVITON_FAMILIES:
+        check_version_pair(self.framework_version, self.py_version, scope="inference")
+        if self.framework_version is not None and self.py_version is not None and self.is_graviton:
             check_framework_pair("pytorch", "inference_graviton", self.framework_version, self.py_version)
-        if self.source_dir is None and self.entry_point != self.SHIPPED_ENTRY_POINT:
-            raise ConfigError(
-                "with the shipped inference code (source_dir=None) the entry point is fixed",
-                field="entry_point",
-                value=self.entry_point,
-                hint=f"leave it at {self.SHIPPED_ENTRY_POINT!r}, or set source_dir to your own code's directory",
-            )
         return self
 
     # ------------------------------------------------------------------ derived
     @property
-    def uses_shipped_source(self) -> bool:
-        """True when the model serves the shipped ``inference.py``."""
-        return self.source_dir is None
-
-    @property
-    def local_source_dir(self) -> Path:
-        """The directory packed as the model's code."""
-        return INFERENCE_SCRIPTS_DIR if self.source_dir is None else Path(self.source_dir)
+    def is_graviton(self) -> bool:
+        """True when ``inference_instance_type`` is a Graviton (arm64) type."""
+        return self.inference_instance_type.split(".")[1] in GRAVITON_FAMILIES

@@ -151,6 +151,23 @@ class PyTorchTrainingConfig(ComputeJobSettings, Generic[HyperparametersT]):
     region: str | None = None
     """AWS region for image URIs. Default ``None``: the pipeline's (stack's) region."""
 
+    # ------------------------------------------------------------------ inference code in model.tar.gz
+    inference_source_dir: str | None = None
+    """Local directory with the model's inference code (a handler defining ``model_fn``, ``input_fn``,
+    ``predict_fn``, ``output_fn`` and whatever it imports). The training step packs it into the code
+    tarball and the job copies it into ``model.tar.gz``'s ``code/`` after the training script succeeded,
+    where SageMaker's PyTorch serving container imports it: the model, evaluation and registration steps use
+    the training output as it is, with no repack job. Default ``None``: the library's reference inference
+    code (``inference.py`` + ``model.py``) when ``source_dir`` is the reference training directory (it
+    reads what the reference ``train.py`` writes); otherwise no inference code is packed, and a model,
+    evaluation or registration step fed by this training step is refused (the library never guesses which
+    handler fits your script's model files)."""
+
+    inference_entry_point: str = "inference.py"
+    """The handler script, relative to ``inference_source_dir`` (the model's ``SAGEMAKER_PROGRAM``); a
+    ``.py`` file. Used only when inference code is packed. Default ``inference.py`` (the only value with
+    the reference inference code)."""
+
     @classmethod
     def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
         """``PyTorchTrainingConfig[MyHyperparameters]`` (class names only, in error messages too)."""
@@ -300,6 +317,68 @@ class PyTorchTrainingConfig(ComputeJobSettings, Generic[HyperparametersT]):
             )
         return self
 
+    @field_validator("inference_source_dir")
+    @classmethod
+    def _inference_source_dir(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or "://" in v):
+            raise ConfigError(
+                "must be a local directory",
+                field="inference_source_dir",
+                value=v,
+                hint="a local directory with your inference handler, or None",
+            )
+        return v
+
+    @field_validator("inference_entry_point")
+    @classmethod
+    def _inference_entry_point(cls, v: str) -> str:
+        return check_entry_point(v, field="inference_entry_point", example="inference.py")
+
+    @model_validator(mode="after")
+    def _inference_code(self) -> Self:
+        from constructs_lib.inference_code import (
+            ENTRY_POINT_ENV,
+            INFERENCE_CODE_ENV,
+            REFERENCE_INFERENCE_ENTRY_POINT,
+        )
+
+        if self.inference_source_dir is not None and not self.is_local_source:
+            raise ConfigError(
+                "inference code can only be packed beside a local source_dir (an s3:// tarball is used "
+                "as it is)",
+                field="inference_source_dir",
+                value=self.inference_source_dir,
+                hint="use a local source_dir, or put the handler into your tarball and write it to "
+                "$SM_MODEL_DIR/code/ from your training script",
+            )
+        if (
+            self.inference_code == "reference"
+            and self.inference_entry_point != REFERENCE_INFERENCE_ENTRY_POINT
+        ):
+            raise ConfigError(
+                "with the reference inference code (inference_source_dir=None) the handler is fixed",
+                field="inference_entry_point",
+                value=self.inference_entry_point,
+                hint=f"leave it at {REFERENCE_INFERENCE_ENTRY_POINT!r}, or set inference_source_dir",
+            )
+        if self.inference_code is not None:
+            reserved = sorted({ENTRY_POINT_ENV, INFERENCE_CODE_ENV} & set(self.env))
+            if reserved:
+                raise ConfigError(
+                    "these variables are set by the training step when it packs inference code",
+                    field="env",
+                    value=reserved,
+                    hint="remove them; training_entry_point and inference_source_dir choose the scripts",
+                )
+            limit = (limits.shape("TrainingEnvironmentMap").max or 100) - 2
+            if len(self.env) > limit:
+                raise ConfigError(
+                    f"too many environment variables: {len(self.env)}",
+                    field="env",
+                    hint=f"at most {limit}: packing inference code adds {ENTRY_POINT_ENV} and {INFERENCE_CODE_ENV}",
+                )
+        return self
+
     # ------------------------------------------------------------------ derived
     @property
     def instance_types(self) -> tuple[str, ...]:
@@ -320,6 +399,18 @@ class PyTorchTrainingConfig(ComputeJobSettings, Generic[HyperparametersT]):
     def is_local_source(self) -> bool:
         """True when ``source_dir`` is a local directory (packed and shipped as an asset)."""
         return not self.source_dir.startswith("s3://")
+
+    @property
+    def inference_code(self) -> str | None:
+        """What inference code the training step packs into ``model.tar.gz``: ``"reference"`` (the
+        library's, for the reference training code), ``"custom"`` (``inference_source_dir``) or ``None``."""
+        from constructs_lib.inference_code import is_reference_training_dir
+
+        if self.inference_source_dir is not None:
+            return "custom"
+        if self.is_local_source and is_reference_training_dir(self.source_dir):
+            return "reference"
+        return None
 
     def hyperparameter_payload(self) -> dict[str, object]:
         """All hyperparameter values (plain JSON values, keys sorted); ``{}`` without hyperparameters."""

@@ -21,8 +21,6 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from constructs_lib.builders.base import CodePackage
-from constructs_lib.errors import ConfigError
-from constructs_lib.packaging import in_step, pack_source_dir
 
 __all__ = ["STAGING_DIR_ENV", "code_asset", "code_key_suffix", "stage_code_package"]
 
@@ -56,12 +54,7 @@ def stage_code_package(package: CodePackage, pipeline_name: str) -> tuple[Path, 
     Raises :class:`~constructs_lib.errors.ConfigError` (from packaging, naming the step ``package.node``)
     for a missing directory or entry point and the other source-directory safety checks.
     """
-    try:
-        data = pack_source_dir(
-            package.source_dir, entry_point=package.entry_point, extra_files=package.extra_files
-        )
-    except ConfigError as exc:
-        raise in_step(exc, package.node) from None
+    data = package.pack()
     digest = hashlib.sha256(data).hexdigest()
     name = f"sourcedir{code_key_suffix(pipeline_name)}"
     folder = _staging_root() / digest

@@ -37,6 +37,7 @@ from constructs_lib.codeartifact import parse_repository_arn
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.constructs.code import code_asset, code_key_suffix
 from constructs_lib.constructs.handlers import handler_policy_resources, tidy_cdk_handlers
+from constructs_lib.constructs.model_registry import model_package_groups
 from constructs_lib.constructs.nag import flatten_cfn_reference
 from constructs_lib.constructs.operations import (
     OperationsContext,
@@ -164,7 +165,8 @@ class SageMakerPipeline(Resource):
     Creates (unless passed in): a private, versioned, TLS-only artifact bucket with access logs; a job
     role (what the training/processing containers run as) and a pipeline role (what SageMaker Pipelines
     runs as), each with least-privilege inline policies derived from the steps' access needs; one S3 file
-    asset per local ``source_dir`` (a deterministic ``sourcedir.tar.gz``); and the
+    asset per local ``source_dir`` (a deterministic ``sourcedir.tar.gz``); the
+    ``AWS::SageMaker::ModelPackageGroup`` of each registration step that names its group by name; and the
     ``AWS::SageMaker::Pipeline``.
 
     Args:
@@ -176,8 +178,8 @@ class SageMakerPipeline(Resource):
         **options: the optional props of :class:`~constructs_lib.constructs.props.PipelineProps`
             (``job_role``, ``pipeline_role``, ``artifact_bucket``, ``encryption_key``, ``kms_encryption``,
             ``retain_on_delete``, ``definition_storage``, ``inline_threshold_chars``, ``description``,
-            ``tags``, ``input_locations``, ``schedule``, ``trigger``, ``alerts``), each documented there with
-            its default.
+            ``tags``, ``input_locations``, ``schedule``, ``trigger``, ``alerts``,
+            ``share_model_packages_with``), each documented there with its default.
 
     Raises:
         SynthError: the stack has no concrete region, the template's region differs from the stack's,
@@ -235,6 +237,7 @@ class SageMakerPipeline(Resource):
         code = self._code(self.built)
         definition = self._definition(self.built, code)
         self._grants(self.built, code)
+        self._model_package_groups(self.built)
         self._pipeline_resource(definition, code)
         for key_name, value in props.tags.items():
             Tags.of(self).add(key_name, value)
@@ -441,23 +444,58 @@ class SageMakerPipeline(Resource):
             ),
         ]
         self._attach(self.job_role, self._job_document, job, "job_role")
+        # what SageMaker Pipelines itself reads: objects below step outputs (a property file, model data),
+        # encrypted with the bucket's key or the output key
+        pipeline_reads = [
+            S3Read(self._bucket_ref(loc.bucket), f"{loc.key.rstrip('/')}/*" if loc.key else "*", listed=False)
+            for loc in (self._location(uri) for uri in access.pipeline_reads)
+        ]
+        read_keys = [self.encryption_key.key_arn] if self.encryption_key is not None else []
+        read_keys += [values[k] for k in access.kms_keys if values[k] not in read_keys]
         pipeline = [
             *pipeline_role_statements(
-                stack=Stack.of(self), creates=access.creates, job_role_arn=self.job_role.role_arn
+                stack=Stack.of(self),
+                creates=access.creates,
+                job_role_arn=self.job_role.role_arn,
+                model_package_groups=access.model_package_groups,
+                reads=pipeline_reads,
+                key_arns=read_keys,
             ),
             # SageMaker creates the volume grant for the jobs the pipeline role starts
             *volume_key_statements(volume_keys),
         ]
         self._attach(self.pipeline_role, self._pipeline_document, pipeline, "pipeline_role")
 
+    def _model_package_groups(self, built: BuiltPipeline) -> None:
+        """The model package groups the registration steps name by name (see :mod:`.model_registry`)."""
+        groups = built.pipeline_access().model_package_groups
+        #: The ``AWS::SageMaker::ModelPackageGroup`` resources this construct created, by group name.
+        self.model_package_groups: dict[str, Any] = model_package_groups(
+            self,
+            groups,
+            pipeline_name=self.props.pipeline_name,
+            retain_on_delete=self.props.retain_on_delete,
+            share_with_accounts=self.props.share_model_packages_with,
+        )
+        if self.props.share_model_packages_with and not self.model_package_groups:
+            raise ConfigError(
+                "share_model_packages_with shares the model package groups this construct creates, and it "
+                "creates none",
+                field="share_model_packages_with",
+                value=list(self.props.share_model_packages_with),
+                hint="add a ModelRegistrationStep with model_package_group_name (or its default) to the "
+                "template, or share an existing group with its own resource policy",
+            )
+
+    def _bucket_ref(self, name: str) -> BucketRef:
+        """The artifact bucket for its placeholder (sorting first), else the named bucket."""
+        if name == placeholders.ARTIFACT_BUCKET:
+            return BucketRef(self.artifact_bucket.bucket_arn, label="")
+        return BucketRef(f"arn:{Stack.of(self).partition}:s3:::{name}", label=name)
+
     def _job_grants(self, access: AccessNeeds, code: _Code) -> list[Grant]:
         stack = Stack.of(self)
-        bucket = self.artifact_bucket
-
-        def ref(name: str) -> BucketRef:
-            if name == placeholders.ARTIFACT_BUCKET:
-                return BucketRef(bucket.bucket_arn, label="")  # the artifact bucket sorts first
-            return BucketRef(f"arn:{stack.partition}:s3:::{name}", label=name)
+        ref = self._bucket_ref
 
         reads: list[S3Read] = []
         writes: list[tuple[BucketRef, str]] = []
@@ -574,6 +612,8 @@ class SageMakerPipeline(Resource):
         )
         if self.definition_deployment is not None:
             self.cfn_pipeline.node.add_dependency(self.definition_deployment)
+        for group in self.model_package_groups.values():
+            self.cfn_pipeline.node.add_dependency(group)
         for dep in self._policy_dependencies:
             self.cfn_pipeline.node.add_dependency(dep)
 

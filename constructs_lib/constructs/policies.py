@@ -10,6 +10,7 @@ resource that holds the library's statements (never on a role or parent that als
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,15 +20,25 @@ from constructs import Construct
 
 from constructs_lib.access import EcrRepository
 from constructs_lib.codeartifact import CodeArtifactRepository
-from constructs_lib.constructs.nag import R_ENI, R_JOB_ARNS, R_LOG_GROUP, R_LOG_STREAMS, R_S3_PREFIX, R_STAR
+from constructs_lib.constructs.nag import (
+    R_ENI,
+    R_JOB_ARNS,
+    R_LOG_GROUP,
+    R_LOG_STREAMS,
+    R_MODEL_PACKAGES,
+    R_S3_PREFIX,
+    R_STAR,
+)
 from constructs_lib.errors import SynthError
 
 __all__ = [
+    "MODEL_PACKAGE_GROUP_ACTIONS",
     "RESOURCE_ACTIONS",
     "BucketRef",
     "Grant",
     "S3Read",
     "job_role_statements",
+    "model_package_arns",
     "network_statements",
     "object_read",
     "output_key_statements",
@@ -55,7 +66,33 @@ RESOURCE_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "sagemaker:DescribeTransformJob",
         "sagemaker:StopTransformJob",
     ),
+    # a model version in a model package group (the registration step); its resources are the
+    # packages of the groups in AccessNeeds.model_package_groups, not model-package/*
+    "model-package": ("sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage"),
 }
+
+#: What registering into a model package group calls on the group itself (SageMaker Pipelines describes
+#: it, and creates it when it does not exist yet).
+MODEL_PACKAGE_GROUP_ACTIONS = ("sagemaker:DescribeModelPackageGroup", "sagemaker:CreateModelPackageGroup")
+
+_GROUP_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z\-]*):sagemaker:(?P<region>[a-z0-9\-]+):(?P<account>[0-9]{12}):"
+    r"model-package-group/(?P<name>[A-Za-z0-9\-]+)$"
+)
+
+
+def model_package_arns(stack: Stack, group: str) -> tuple[str, str]:
+    """``(group ARN, ARN of its packages "<group>/*")`` of ``group``: a name (a group of ``stack``'s account
+    and region) or an existing group's ARN. Unlike job ARNs, model package ARNs keep the group name's case
+    (``model-package/modelPackageGroupTurbine/1``)."""
+    m = _GROUP_ARN.match(group)
+    if m is None:
+        base = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}"
+        name = group
+    else:
+        base = f"arn:{m.group('partition')}:sagemaker:{m.group('region')}:{m.group('account')}"
+        name = m.group("name")
+    return f"{base}:model-package-group/{name}", f"{base}:model-package/{name}/*"
 
 
 def ordered_kinds(creates: Iterable[str]) -> list[str]:
@@ -401,21 +438,81 @@ def network_statements(*, stack: Stack, subnet_ids: Sequence[str], group_ids: Se
     ]
 
 
-def pipeline_role_statements(*, stack: Stack, creates: Iterable[str], job_role_arn: str) -> list[Grant]:
+def pipeline_role_statements(
+    *,
+    stack: Stack,
+    creates: Iterable[str],
+    job_role_arn: str,
+    model_package_groups: Sequence[str] = (),
+    reads: Sequence[S3Read] = (),
+    key_arns: Sequence[str] = (),
+) -> list[Grant]:
     """The pipeline role's statements: create/describe/stop each SageMaker resource type the steps create
-    (and tag it) in this account and region, and pass the job role to SageMaker only."""
+    (and tag it) in this account and region, model versions only in ``model_package_groups`` (names of
+    this account and region, or ARNs), read the objects SageMaker Pipelines itself reads (``reads``: a
+    condition's property file, the model data of a registration; with ``key_arns`` to decrypt them), and
+    pass the job role to SageMaker only."""
     grants: list[Grant] = []
     arns: list[str] = []
     for kind in ordered_kinds(creates):
+        sid = "".join(part.capitalize() for part in kind.split("-"))
+        if kind == "model-package":
+            if not model_package_groups:
+                raise SynthError(
+                    "a step creates model packages but names no model package group",
+                    field="access.model_package_groups",
+                    hint="report a bug: the registration step declares its group",
+                )
+            groups = [model_package_arns(stack, g) for g in model_package_groups]
+            packages = [p for _, p in groups]
+            arns.extend(packages)
+            grants.append(
+                Grant(
+                    iam.PolicyStatement(
+                        sid="RegisterModelPackages", actions=list(RESOURCE_ACTIONS[kind]), resources=packages
+                    ),
+                    R_MODEL_PACKAGES,
+                )
+            )
+            grants.append(
+                Grant(
+                    iam.PolicyStatement(
+                        sid="UseModelPackageGroups",
+                        actions=list(MODEL_PACKAGE_GROUP_ACTIONS),
+                        resources=[g for g, _ in groups],
+                    )
+                )
+            )
+            continue
         arn = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}:{kind}/*"
         arns.append(arn)
-        sid = "".join(part.capitalize() for part in kind.split("-"))
         grants.append(
             Grant(
                 iam.PolicyStatement(sid=f"Run{sid}", actions=list(RESOURCE_ACTIONS[kind]), resources=[arn]),
                 R_JOB_ARNS,
             )
         )
+    if reads:
+        buckets = {r.bucket.label: r.bucket for r in reads}
+        patterns = sorted({(r.bucket.label, r.pattern) for r in reads})
+        grants.append(
+            Grant(
+                iam.PolicyStatement(
+                    sid="ReadStepOutputs",
+                    actions=list(S3_READ_ACTIONS),
+                    resources=[buckets[label].objects(p) for label, p in patterns],
+                ),
+                R_S3_PREFIX,
+            )
+        )
+        if key_arns:
+            grants.append(
+                Grant(
+                    iam.PolicyStatement(
+                        sid="DecryptStepOutputs", actions=["kms:Decrypt"], resources=_unique(key_arns)
+                    )
+                )
+            )
     if arns:
         grants.append(
             Grant(

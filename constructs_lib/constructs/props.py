@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypedDict, get_args
@@ -96,6 +97,7 @@ class PipelineOptions(TypedDict, total=False):
     schedule: PipelineSchedule | Sequence[PipelineSchedule] | None
     trigger: DataArrivalTrigger | Sequence[DataArrivalTrigger] | None
     alerts: PipelineAlerts | sns.ITopic | bool | None
+    share_model_packages_with: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,12 @@ class PipelineProps:
         alerts: send failed/stopped executions and failed steps to SNS: ``True`` (a created topic, KMS-
             encrypted, TLS-only), an ``sns.ITopic``, or a
             :class:`~constructs_lib.constructs.operations.PipelineAlerts`. Default ``None``: no alerts.
+        share_model_packages_with: AWS account IDs (12 digits) that may see the model versions of the model
+            package groups this construct creates (their resource policy allows
+            ``sagemaker:DescribeModelPackageGroup`` on the group, ``sagemaker:DescribeModelPackage`` and
+            ``sagemaker:ListModelPackages`` on its versions, to those accounts only), e.g. a production
+            account that promotes approved versions. Default ``()``: no resource policy, the groups stay
+            private to this account.
 
     The ``AWS::SageMaker::Pipeline`` always carries the provenance tags ``constructs-lib:version``,
     ``constructs-lib:config-sha256`` and ``constructs-lib:code-sha256``; ``tags`` may not use the
@@ -201,6 +209,7 @@ class PipelineProps:
     schedule: tuple[PipelineSchedule, ...] = ()
     trigger: tuple[DataArrivalTrigger, ...] = ()
     alerts: PipelineAlerts | None = None
+    share_model_packages_with: tuple[str, ...] = ()
 
     @classmethod
     def option_names(cls) -> frozenset[str]:
@@ -297,6 +306,7 @@ class PipelineProps:
         # A trigger's location must be readable by the job role: it becomes a declared input location.
         triggered = tuple(InputLocation(bucket=t.bucket, prefix=t.prefix) for t in self.trigger)
         object.__setattr__(self, "input_locations", _check_input_locations(self.input_locations) + triggered)
+        object.__setattr__(self, "share_model_packages_with", _check_accounts(self.share_model_packages_with))
         self._check_network()
         _require(self.volume_kms_key, "volume_kms_key", ("key_arn",), "kms.Key.from_key_arn(...)")
         _require(self.output_kms_key, "output_kms_key", ("key_arn",), "kms.Key.from_key_arn(...)")
@@ -399,6 +409,25 @@ def _check_input_locations(value: object) -> tuple[InputLocationLike, ...]:
                 raise ConfigError("must not be None", field=where)
         checked.append(item)
     return tuple(checked)
+
+
+def _check_accounts(value: object) -> tuple[str, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise ConfigError(
+            "must be a list of AWS account IDs",
+            field="share_model_packages_with",
+            value=value,
+            hint='e.g. share_model_packages_with=["210987654321"]',
+        )
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not re.fullmatch(r"[0-9]{12}", item):
+            raise ConfigError(
+                "not an AWS account ID (12 digits)",
+                field=f"share_model_packages_with[{i}]",
+                value=item,
+                hint="e.g. '210987654321'",
+            )
+    return tuple(sorted(set(value)))
 
 
 def _require(value: object, field: str, attributes: tuple[str, ...], hint: str) -> None:

@@ -397,19 +397,18 @@ def _prepare_work_dir(work_dir: str | Path | None) -> Path:
     return path.resolve()
 
 
-def _job_arguments(
-    config: PyTorchTrainingConfig, region: str
-) -> tuple[dict[str, Any], str, Mapping[str, bytes]]:
-    """The job's Arguments (from the builder) plus what to pack: ``(arguments, entry point, extras)``."""
+def _job_arguments(config: PyTorchTrainingConfig, region: str) -> tuple[dict[str, Any], bytes]:
+    """The job's Arguments (from the builder) and its packed code tarball (the step's code package: the
+    launcher and inference code included when the step packs them)."""
     from constructs_lib.builders.training_pytorch import PyTorchTrainingStepBuilder
 
     builder = PyTorchTrainingStepBuilder(config, region=region)
     # as an execution with the parameters' defaults runs them (instance type/count choices, checkpoint joins)
     arguments = builder.training_job_arguments(executed=True)
     packages = builder.code_packages()
-    extra_files: Mapping[str, bytes] = packages[0].extra_files if packages else {}
-    entry_point = packages[0].entry_point if packages else config.training_entry_point
-    return arguments, entry_point, extra_files
+    if packages:
+        return arguments, packages[0].pack()
+    return arguments, pack_source_dir(config.source_dir, entry_point=config.training_entry_point)
 
 
 def _container_path(base: Path, container_path: str) -> Path:
@@ -682,8 +681,7 @@ def run_training_locally(
             hint="point source_dir at the directory holding the entry point (an s3:// tarball is not fetched)",
         )
     data = _check_data_dir(data_dir)
-    arguments, entry_point, extra_files = _job_arguments(config, region or config.region or DEFAULT_REGION)
-    tarball = pack_source_dir(config.source_dir, entry_point=entry_point, extra_files=extra_files)
+    arguments, tarball = _job_arguments(config, region or config.region or DEFAULT_REGION)
 
     notes: list[str] = []
     hyperparameters = _literal_strings(arguments.get("HyperParameters", {}), "HyperParameters")

@@ -44,6 +44,10 @@ class DependencyType(StrEnum):
     """Any other output location of a job (e.g. a training job's ``OutputDataConfig``)."""
     MODEL = "model"
     """A SageMaker model (by name)."""
+    EVALUATION_REPORT = "evaluation_report"
+    """A model-quality report (``evaluation.json`` in SageMaker Model Monitor's format)."""
+    MODEL_PACKAGE = "model_package"
+    """A model version in the SageMaker model registry (by ARN)."""
 
 
 class NodeType(StrEnum):
@@ -63,12 +67,15 @@ class SageMakerStepKind(StrEnum):
     TRAINING = "Training"
     PROCESSING = "Processing"
     MODEL = "Model"
+    REGISTER_MODEL = "RegisterModel"
+    CONDITION = "Condition"
 
 
 _SHAPES: dict[SageMakerStepKind, str] = {
     SageMakerStepKind.TRAINING: "DescribeTrainingJobResponse",
     SageMakerStepKind.PROCESSING: "DescribeProcessingJobResponse",
     SageMakerStepKind.MODEL: "DescribeModelOutput",
+    SageMakerStepKind.REGISTER_MODEL: "DescribeModelPackageOutput",
 }
 
 _TOKEN = re.compile(r"\.(?P<attr>[A-Za-z_][A-Za-z0-9_]*)|\[(?P<key>'[^']*'|\"[^\"]*\"|\d+)\]")
@@ -104,6 +111,12 @@ def check_property_path(kind: SageMakerStepKind, path: str) -> str:
     """
     from constructs_lib.sdk_adapter import sdk
 
+    if kind not in _SHAPES:
+        raise SpecError(
+            f"a SageMaker {kind.value} step has no outputs to declare",
+            field="property_path",
+            value=path,
+        )
     with sdk():
         from sagemaker.workflow.properties import Properties
 

@@ -21,6 +21,7 @@ from synth_support import (
     EXISTING_JOB_ROLE,
     PIPELINE_NAME,
     REGION,
+    SHARED_ACCOUNT,
     Synth,
     load_app_module,
     synth_one,
@@ -37,6 +38,8 @@ STACK_FIXTURES = (
     "byo_role_example",
     "production_example",
     "operations_example",
+    "lifecycle_example",
+    "lifecycle_shared",
     "no_codeartifact",
     "dev_s3",
     "byo_bucket",
@@ -74,6 +77,30 @@ def production_example(example_app: dict[str, Synth]) -> Synth:
 @pytest.fixture(scope="session")
 def operations_example(example_app: dict[str, Synth]) -> Synth:
     return example_app["ConstructsLibOperationsExample"]
+
+
+@pytest.fixture(scope="session")
+def lifecycle_example(example_app: dict[str, Synth]) -> Synth:
+    return example_app["ConstructsLibLifecycleExample"]
+
+
+@pytest.fixture(scope="session")
+def lifecycle_shared(synth_pipeline) -> Synth:  # type: ignore[no-untyped-def]
+    """The lifecycle pipeline with a KMS key, retain_on_delete=False and its group shared with an account."""
+    from constructs_lib.constructs import SageMakerPipeline
+
+    return synth_pipeline(
+        "LifecycleShared",
+        lambda stack: SageMakerPipeline(
+            stack,
+            "Lifecycle",
+            template=examples.lifecycle_template(REGION),
+            pipeline_name="lifecycle-shared",
+            kms_encryption=True,
+            retain_on_delete=False,
+            share_model_packages_with=[SHARED_ACCOUNT],
+        ),
+    )
 
 
 @pytest.fixture(scope="session")

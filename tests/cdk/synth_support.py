@@ -35,6 +35,8 @@ DEV_TAGS = {"project": "constructs-lib", "cost-center": "ml 42"}
 #: The passed-in bucket and role of the ``byo_bucket`` stack.
 EXISTING_BUCKET = "my-existing-artifacts"
 EXISTING_JOB_ROLE = "arn:aws:iam::123456789012:role/team-sagemaker-jobs"
+#: The account the lifecycle test stack shares its model package group with.
+SHARED_ACCOUNT = "210987654321"
 
 
 def load_app_module() -> ModuleType:

@@ -40,7 +40,12 @@ def test_app_uses_the_packaged_reference_script(example: Synth) -> None:
     config = seed_training_config()
     assert config.source_dir.endswith("constructs_lib/scripts/pytorch_training")
     assert config.env == {"CA_REPOSITORY_ARN": SEED_CA_REPOSITORY_ARN}
-    assert example.definition()["Steps"][0]["Arguments"]["Environment"] == config.env
+    # the reference code packs the reference inference code: the launcher's two variables are added
+    assert example.definition()["Steps"][0]["Arguments"]["Environment"] == {
+        **config.env,
+        "CONSTRUCTS_LIB_ENTRY_POINT": "train.py",
+        "CONSTRUCTS_LIB_INFERENCE_CODE": "constructs_lib_inference",
+    }
     assert (config.framework_version, config.py_version) == ("1.13.1", "py39")
 
 

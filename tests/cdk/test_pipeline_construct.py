@@ -72,7 +72,12 @@ def test_definition_has_metrics_data_channel_and_resources(example: Synth) -> No
         "InstanceType": "ml.g5.12xlarge",
         "VolumeSizeInGB": 30,
     }
-    assert args["Environment"] == {"CA_REPOSITORY_ARN": SEED_CA}
+    # the reference training code packs the reference inference code (the launcher's two variables)
+    assert args["Environment"] == {
+        "CA_REPOSITORY_ARN": SEED_CA,
+        "CONSTRUCTS_LIB_ENTRY_POINT": "train.py",
+        "CONSTRUCTS_LIB_INFERENCE_CODE": "constructs_lib_inference",
+    }
     assert args["AlgorithmSpecification"]["TrainingImage"].startswith(
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:1.13.1-gpu-py39"
     )
@@ -306,7 +311,8 @@ def test_codeartifact_statements_absent_without_repository_arn(no_codeartifact: 
     assert not [s for s in sids if s.startswith("CodeArtifact")]
     assert "codeartifact" not in json.dumps(no_codeartifact.json)
     assert "sts:GetServiceBearerToken" not in json.dumps(no_codeartifact.json)
-    assert no_codeartifact.definition()["Steps"][0]["Arguments"].get("Environment", {}) == {}
+    environment = no_codeartifact.definition()["Steps"][0]["Arguments"].get("Environment", {})
+    assert "CA_REPOSITORY_ARN" not in environment and not [k for k in environment if "CODEARTIFACT" in k]
 
 
 def test_dag_pipeline_grants_processing_and_model_steps(dag_example: Synth) -> None:

@@ -16,7 +16,15 @@ def snapshot_json(snapshot):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    "stack", ["example", "dag_example", "byo_role_example", "production_example", "operations_example"]
+    "stack",
+    [
+        "example",
+        "dag_example",
+        "byo_role_example",
+        "production_example",
+        "operations_example",
+        "lifecycle_example",
+    ],
 )
 def test_example_template_snapshot(stack: str, request: pytest.FixtureRequest, snapshot_json) -> None:  # type: ignore[no-untyped-def]
     synth: Synth = request.getfixturevalue(stack)

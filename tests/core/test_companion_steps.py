@@ -33,6 +33,9 @@ from constructs_lib import (
     ConfigError,
     DataLoadConfig,
     DataLoadStepBuilder,
+    ModelQualityGateConfig,
+    ModelRegistrationConfig,
+    PyTorchEvaluationConfig,
     PyTorchModelConfig,
     PyTorchModelStepBuilder,
     TabularPreprocessingConfig,
@@ -98,7 +101,14 @@ def attribute_docstrings(cls: type) -> dict[str, str]:
 
 
 # ============================================================================================ configs
-CONFIG_CLASSES: list[type[StrictModel]] = [TabularPreprocessingConfig, DataLoadConfig, PyTorchModelConfig]
+CONFIG_CLASSES: list[type[StrictModel]] = [
+    TabularPreprocessingConfig,
+    DataLoadConfig,
+    PyTorchModelConfig,
+    PyTorchEvaluationConfig,
+    ModelQualityGateConfig,
+    ModelRegistrationConfig,
+]
 
 
 @pytest.mark.parametrize("cls", CONFIG_CLASSES, ids=lambda c: c.__name__)
@@ -290,14 +300,22 @@ def test_model_config() -> None:
         PyTorchModelConfig(
             framework_version="2.3.0", py_version="py311", inference_instance_type="ml.c8g.large"
         )
-    with pytest.raises(ConfigError, match="set by the SageMaker SDK"):
+    with pytest.raises(ConfigError, match="set by the library"):
         PyTorchModelConfig(framework_version="2.3.0", py_version="py311", env={"SAGEMAKER_PROGRAM": "x.py"})
-    with pytest.raises(ConfigError, match="local directory"):
-        PyTorchModelConfig(framework_version="2.3.0", py_version="py311", source_dir="s3://b-b/x.tar.gz")
     with pytest.raises(ConfigError, match=r"\.tar\.gz"):
         PyTorchModelConfig(framework_version="2.3.0", py_version="py311", model_data="s3://b-b/model/")
-    with pytest.raises(ConfigError, match="entry point is fixed"):
-        PyTorchModelConfig(framework_version="2.3.0", py_version="py311", entry_point="serve.py")
+    # the handler now travels inside model.tar.gz: the model step packs no code
+    with pytest.raises(ConfigError, match="packs no code any more") as moved:
+        PyTorchModelConfig(source_dir="/src")
+    assert moved.value.field == "PyTorchModelConfig.source_dir"
+    assert "inference_source_dir" in (moved.value.hint or "")
+    with pytest.raises(ConfigError, match="packs no code any more"):
+        PyTorchModelConfig(output_path="s3://b-b/out/")
+    # versions: both or neither (then the training step's)
+    assert PyTorchModelConfig().framework_version is None
+    with pytest.raises(ConfigError, match="together, or neither"):
+        PyTorchModelConfig(framework_version="2.3.0")
+    assert PyTorchModelConfig(entry_point="serve.py").entry_point == "serve.py"
 
 
 def test_graviton_families_match_the_sdk() -> None:
@@ -458,44 +476,36 @@ def test_model_step(session: Any, no_network_attempts: None) -> None:
     )
     builder = PyTorchModelStepBuilder(config, sagemaker_session=session, step_name="model")
     steps, result = built_definition(builder, inputs={"model_data": "s3://models-bucket/run/model.tar.gz"})
-    assert [s["Name"] for s in steps] == ["model-RepackModel-0", "model-CreateModel"]
-    # a plain URI becomes a parameter: the SDK would otherwise download and repack it at synth time
-    (param,) = result.parameters
-    assert (param.name, param.default_value) == ("modelModelData", "s3://models-bucket/run/model.tar.gz")
-    repack = steps[0]["Arguments"]
-    assert repack["HyperParameters"]["sagemaker_submit_directory"] == json.dumps(
-        "s3://constructs-lib-placeholder-code/model/sourcedir.tar.gz"
-    )
-    assert repack["HyperParameters"]["sagemaker_program"] == '"_repack_script_launcher.sh"'
-    container = steps[1]["Arguments"]["PrimaryContainer"]
-    assert (
-        container["Image"] == "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.3.0-gpu-py311"
-    )
-    assert container["Environment"]["B"] == "1"
+    # one CreateModel, no repack job: model.tar.gz carries its handler in code/
+    assert [s["Name"] for s in steps] == ["model-CreateModel"]
+    assert result.parameters == ()
+    container = steps[0]["Arguments"]["PrimaryContainer"]
+    assert container == {
+        "Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.3.0-gpu-py311",
+        "ModelDataUrl": "s3://models-bucket/run/model.tar.gz",
+        "Environment": {
+            "B": "1",
+            "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+            "SAGEMAKER_PROGRAM": "inference.py",
+            "SAGEMAKER_REGION": "us-east-1",
+            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        },
+    }
+    assert result.access.creates == ("model",)
+    assert result.access.object_reads == ("s3://models-bucket/run/model.tar.gz",)
+    assert result.access.images == (container["Image"],)
+    assert builder.code_packages() == ()
+    # without a value: a parameter, as before
+    (step,), unfed = built_definition(builder)
+    assert step["Arguments"]["PrimaryContainer"]["ModelDataUrl"] == {"Get": "Parameters.modelModelData"}
+    assert unfed.access.parameters == ("modelModelData",)
 
 
 def test_model_step_name_must_leave_room_for_the_sdk_suffixes() -> None:
     config = PyTorchModelStepBuilder.example_config()
-    PyTorchModelStepBuilder(config, region="us-east-1", step_name="m" * 50)
-    with pytest.raises(ConfigError, match="at most 50 characters"):
-        PyTorchModelStepBuilder(config, region="us-east-1", step_name="m" * 51)
-
-
-def test_model_code_package_carries_the_repack_helpers_and_model_py() -> None:
-    from sagemaker.workflow import _utils as sdk
-
-    builder = PyTorchModelStepBuilder(
-        PyTorchModelStepBuilder.example_config(), region="us-east-1", step_name="model"
-    )
-    (package,) = builder.code_packages()
-    assert package.placeholder_uri == "s3://constructs-lib-placeholder-code/model/sourcedir.tar.gz"
-    assert Path(package.source_dir) == SCRIPTS / "pytorch_inference"
-    assert sorted(package.extra_files) == ["_repack_model.py", "_repack_script_launcher.sh", "model.py"]
-    assert package.extra_files["_repack_script_launcher.sh"] == sdk.LAUNCH_REPACK_SCRIPT_CMD.encode()
-    assert package.extra_files["model.py"] == (SCRIPTS / "pytorch_training" / "model.py").read_bytes()
-    assert pack_source_dir(
-        package.source_dir, entry_point=package.entry_point, extra_files=package.extra_files
-    )
+    PyTorchModelStepBuilder(config, region="us-east-1", step_name="m" * 52)
+    with pytest.raises(ConfigError, match="at most 52 characters"):
+        PyTorchModelStepBuilder(config, region="us-east-1", step_name="m" * 53)
 
 
 # ============================================================================================ scripts, for real

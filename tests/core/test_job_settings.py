@@ -19,6 +19,7 @@ from constructs_lib import (
 )
 from constructs_lib import placeholders as P
 from constructs_lib.config.job import DEFAULT_RETRY_POLICIES, RetryPolicy, check_iso8601_duration
+from constructs_lib.config.registration import ModelRegistrationConfig
 from constructs_lib.config.training_pytorch import image_kind
 from constructs_lib.context import Infrastructure
 from constructs_lib.examples import seed_dag_template, seed_training_config
@@ -129,11 +130,30 @@ def test_an_exception_type_in_two_policies_and_job_retries_on_a_model_are_refuse
     )
     with pytest.raises(ConfigError, match="retried by two policies"):
         seed_training_config(retry_policies=twice)
-    with pytest.raises(ConfigError, match="a model step creates no job") as info:
+    with pytest.raises(ConfigError, match="this step creates no job") as info:
         PyTorchModelConfig(
             framework_version="2.3.0", py_version="py311", retry_policies=DEFAULT_RETRY_POLICIES
         )
     assert "retry_policies[1]" in str(info.value)
+    with pytest.raises(ConfigError, match="this step creates no job") as info:
+        ModelRegistrationConfig(retry_policies=DEFAULT_RETRY_POLICIES)
+    assert "retry_policies[1]" in str(info.value)
+
+
+def test_the_lifecycle_steps_get_their_default_retries() -> None:
+    """Evaluation (a processing job): job and step retries; registration (a CreateModelPackage call):
+    step retries only; the gate (evaluated by SageMaker Pipelines itself) has none."""
+    from constructs_lib.examples import lifecycle_template
+
+    definition = lifecycle_template().build("p").definition
+    steps = {s["Name"]: s for s in definition["Steps"]}
+    gate = steps.pop("quality_gate")
+    assert "RetryPolicies" not in gate
+    steps.update({s["Name"]: s for s in gate["Arguments"]["IfSteps"]})
+    types = {name: [p["ExceptionType"] for p in s.get("RetryPolicies", [])] for name, s in steps.items()}
+    assert types["evaluate"][1] == ["SageMaker.CAPACITY_ERROR", "SageMaker.JOB_INTERNAL_ERROR"]
+    (register,) = [n for n in types if n.startswith("register")]
+    assert types[register] == [["Step.SERVICE_FAULT", "Step.THROTTLING"]]
 
 
 # ------------------------------------------------------------------------------------------ caching

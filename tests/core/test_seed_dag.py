@@ -110,21 +110,14 @@ def test_generate_pipeline_returns_a_real_sdk_pipeline(
 
 
 def test_steps_in_dag_order(built: BuiltPipeline) -> None:
-    # the model node is the SDK's ModelStep: a repack job, then CreateModel
+    # the model node is the SDK's ModelStep: one CreateModel (no repack job: model.tar.gz has its code/)
     assert [s["Name"] for s in built.definition["Steps"]] == [
         "data_load",
         "preprocess",
         "train",
-        "model-RepackModel-0",
         "model-CreateModel",
     ]
-    assert [s["Type"] for s in built.definition["Steps"]] == [
-        "Processing",
-        "Processing",
-        "Training",
-        "Training",
-        "Model",
-    ]
+    assert [s["Type"] for s in built.definition["Steps"]] == ["Processing", "Processing", "Training", "Model"]
     assert built.step_types == {
         "data_load": "DataLoadStep",
         "preprocess": "TabularPreprocessingStep",
@@ -166,16 +159,13 @@ def test_training_data_channel_is_the_processed_data(built: BuiltPipeline) -> No
 def test_model_is_created_from_the_training_artifacts(built: BuiltPipeline) -> None:
     steps = steps_by_name(built.definition)
     artifacts = {"Get": "Steps.train.ModelArtifacts.S3ModelArtifacts"}
-    repack = steps["model-RepackModel-0"]["Arguments"]
-    # the repack job reads train's model.tar.gz and adds code/ (inference.py) to it ...
-    assert repack["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == artifacts
-    assert repack["HyperParameters"]["model_archive"] == {"Std:Join": {"On": "", "Values": [artifacts]}}
-    assert repack["OutputDataConfig"]["S3OutputPath"] == (
-        "s3://constructs-lib-placeholder-artifact-bucket/my-pipeline/model/model"
-    )
-    # ... and CreateModel uses that archive, with the PyTorch inference image
+    # the training job copies the inference code into its model.tar.gz's code/ (the launcher) ...
+    train = steps["train"]["Arguments"]
+    assert train["HyperParameters"]["sagemaker_program"] == '"constructs_lib_launcher.py"'
+    assert train["Environment"]["CONSTRUCTS_LIB_INFERENCE_CODE"] == "constructs_lib_inference"
+    # ... so CreateModel uses train's archive as it is, with the PyTorch inference image
     container = steps["model-CreateModel"]["Arguments"]["PrimaryContainer"]
-    assert container["ModelDataUrl"] == {"Get": "Steps.model-RepackModel-0.ModelArtifacts.S3ModelArtifacts"}
+    assert container["ModelDataUrl"] == artifacts
     assert (
         container["Image"] == "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:1.13.1-cpu-py39"
     )
@@ -193,8 +183,7 @@ def test_depends_on_follows_the_dag(built: BuiltPipeline) -> None:
         "data_load": None,
         "preprocess": ["data_load"],
         "train": ["preprocess"],
-        "model-RepackModel-0": ["train"],
-        "model-CreateModel": None,  # after the repack job through its ModelDataUrl
+        "model-CreateModel": ["train"],
     }
 
 
@@ -240,7 +229,13 @@ def test_placeholders_left_for_the_cdk_layer(built: BuiltPipeline) -> None:
 
 def test_every_code_package_packs(built: BuiltPipeline) -> None:
     packages = {p.node: p for p in built.code_packages}
-    assert sorted(packages) == ["data_load", "model", "preprocess", "train"]
+    # the model step packs nothing: its handler is in the training step's package
+    assert sorted(packages) == ["data_load", "preprocess", "train"]
+    assert sorted(n for n in packages["train"].extra_files if n.startswith("constructs_lib_")) == [
+        "constructs_lib_inference/inference.py",
+        "constructs_lib_inference/model.py",
+        "constructs_lib_launcher.py",
+    ]
     for node, package in packages.items():
         assert package.placeholder_uri == f"s3://constructs-lib-placeholder-code/{node}/sourcedir.tar.gz"
         data = pack_source_dir(
@@ -265,8 +260,12 @@ def test_access_needs(built: BuiltPipeline) -> None:
     assert access["train"].object_reads == (f"{code}/train/sourcedir.tar.gz",)
     assert access["train"].prefix_reads == ()
     assert access["train"].codeartifact == (examples.SEED_CA_REPOSITORY_ARN,)
-    assert access["model"].object_reads == (f"{code}/model/sourcedir.tar.gz",)
-    assert access["model"].writes == (f"{root}/model/model",)
+    # the model reads train's output (train's to declare), writes nothing and runs no job
+    assert access["model"].object_reads == ()
+    assert access["model"].writes == ()
+    assert access["model"].images == (
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:1.13.1-cpu-py39",
+    )
     assert built.pipeline_access().creates == ("model", "processing-job", "training-job")
     assert built.pipeline_access().log_groups == (
         "/aws/sagemaker/ProcessingJobs",
@@ -306,7 +305,7 @@ def test_seed_usage_create_step_with_dependencies(no_network_attempts: None, ses
         "Get": "Steps.TabularPreprocessing.ProcessingOutputConfig.Outputs['processed_data'].S3Output.S3Uri"
     }
     assert steps["PyTorchTraining"]["DependsOn"] == ["TabularPreprocessing"]
-    assert steps["PyTorchModel-RepackModel-0"]["DependsOn"] == ["PyTorchTraining"]
+    assert steps["PyTorchModel-CreateModel"]["DependsOn"] == ["PyTorchTraining"]
 
 
 _CHILD = """

@@ -55,14 +55,20 @@ def test_resource_config(seed_args: dict[str, Any]) -> None:
 
 
 def test_environment(seed_args: dict[str, Any]) -> None:
-    assert seed_args["Environment"] == {"CA_REPOSITORY_ARN": SEED_CA_REPOSITORY_ARN}
+    # the reference training code packs the reference inference code: the launcher's two variables
+    assert seed_args["Environment"] == {
+        "CA_REPOSITORY_ARN": SEED_CA_REPOSITORY_ARN,
+        "CONSTRUCTS_LIB_ENTRY_POINT": "train.py",
+        "CONSTRUCTS_LIB_INFERENCE_CODE": "constructs_lib_inference",
+    }
 
 
 def test_hyperparameters(seed_args: dict[str, Any]) -> None:
     hps = seed_args["HyperParameters"]
     sent = seed_training_config().hyperparameters
     assert sent is not None and type(sent).from_sagemaker(hps) == sent
-    assert json.loads(hps["sagemaker_program"]) == "train.py"
+    # SageMaker runs the launcher, which runs train.py and then copies the inference code into the model
+    assert json.loads(hps["sagemaker_program"]) == "constructs_lib_launcher.py"
     assert json.loads(hps["sagemaker_submit_directory"]).endswith("/PyTorchTraining/sourcedir.tar.gz")
     # 4 GPUs on ml.g5.12xlarge: SageMaker's torch_distributed launcher is on
     assert hps["sagemaker_torch_distributed_enabled"] == "true"

@@ -39,7 +39,7 @@ from constructs_lib.local.runner import (
     run_training_locally,
 )
 from constructs_lib.metrics import METRIC_NAMES
-from constructs_lib.packaging import pack_source_dir, safe_extract
+from constructs_lib.packaging import safe_extract
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
@@ -185,16 +185,26 @@ def test_opt_ml_tree_holds_the_pipeline_values(
     assert (work / "input" / "data" / "data").resolve() == demo_data.resolve()
     # the code: the exact tarball the CDK asset ships (builder's extra files included), unpacked by the toolkit
     package = PyTorchTrainingStepBuilder(demo_config, region="us-east-1").code_packages()[0]
-    tarball = pack_source_dir(
-        package.source_dir, entry_point=package.entry_point, extra_files=package.extra_files
-    )
+    tarball = package.pack()
     assert (work / "sourcedir.tar.gz").read_bytes() == tarball
     with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
         packed = sorted(m.name for m in tar.getmembers() if m.isfile())
-    # every value fits inline: no hyperparameters file in the package
-    assert packed == sorted(["README.md", "model.py", "requirements.txt", "train.py"])
+    # every value fits inline: no hyperparameters file in the package; the reference training code
+    # carries the launcher and the reference inference code
+    assert packed == sorted(
+        [
+            "README.md",
+            "model.py",
+            "requirements.txt",
+            "train.py",
+            "constructs_lib_launcher.py",
+            "constructs_lib_inference/inference.py",
+            "constructs_lib_inference/model.py",
+        ]
+    )
     assert HYPERPARAMETERS_FILE not in packed
-    assert sorted(p.name for p in (work / "code").iterdir() if p.is_file()) == packed
+    unpacked = sorted(str(p.relative_to(work / "code")) for p in (work / "code").rglob("*") if p.is_file())
+    assert [p for p in unpacked if "__pycache__" not in p] == packed
     assert (work / "code" / "train.py").read_bytes() == (reference_source_dir() / "train.py").read_bytes()
     assert (result.output_data_dir / "metrics.json").is_file()
 
@@ -205,8 +215,18 @@ def test_the_toolkit_built_the_command_line_and_environment(
     result, _ = demo_run
     work = result.work_dir
     user = _user_hyperparameters(job_arguments)
-    # 5.1.3+: the interpreter, '--', the script, then the toolkit's own to_cmd_args (no shell)
-    assert result.script_command == " ".join([sys.executable, "--", "train.py", *_toolkit_cmd_args(user)])
+    # 5.1.3+: the interpreter, '--', SageMaker's entry point (the launcher), then the toolkit's own
+    # to_cmd_args (no shell) ...
+    assert result.script_command == " ".join(
+        [sys.executable, "--", "constructs_lib_launcher.py", *_toolkit_cmd_args(user)]
+    )
+    # ... and the launcher ran train.py with the same arguments, built from SM_HPS
+    (launched,) = [line for line in result.log if line.startswith("constructs_lib_launcher: running ")]
+    assert json.loads(launched.split("running ", 1)[1]) == [
+        sys.executable,
+        "train.py",
+        *_toolkit_cmd_args(user),
+    ]
     env = _logged_env(result)
     assert json.loads(env["SM_HPS"]) == user
     assert env["SM_CHANNEL_DATA"] == str(work / "input" / "data" / "data")
@@ -214,7 +234,7 @@ def test_the_toolkit_built_the_command_line_and_environment(
     assert env["SM_OUTPUT_DATA_DIR"] == str(work / "output" / "data")
     assert env["SM_OUTPUT_INTERMEDIATE_DIR"] == str(work / "output" / "intermediate")
     assert env["SM_CURRENT_INSTANCE_GROUP"] == "homogeneousCluster"
-    assert env["SM_USER_ENTRY_POINT"] == "train.py"
+    assert env["SM_USER_ENTRY_POINT"] == "constructs_lib_launcher.py"
     assert "SM_LEAKED_FROM_THE_SHELL" not in env
     # the toolkit installed requirements.txt (already satisfied here, so without any network access)
     assert any("Requirement already satisfied: pyarrow" in line for line in result.log)
@@ -228,7 +248,13 @@ def test_model_tar_reloads_and_predicts(
     pd = pytest.importorskip("pandas")
     result, _ = demo_run
     assert result.model_tar is not None and result.model_tar.name == "model.tar.gz"
-    assert _model_files(result.model_tar) == ["model.pt", "model_meta.json"]
+    # the launcher copied the reference inference code into the model: no repack job needed
+    assert _model_files(result.model_tar) == [
+        "code/inference.py",
+        "code/model.py",
+        "model.pt",
+        "model_meta.json",
+    ]
     with tarfile.open(result.model_tar, mode="r:gz") as tar:
         safe_extract(tar, tmp_path / "model")
     sys.path.insert(0, str(reference_source_dir()))
@@ -241,6 +267,142 @@ def test_model_tar_reloads_and_predicts(
     assert probabilities.shape == (len(test),)
     predictions = pd.read_csv(result.output_data_dir / "test_predictions.csv")
     assert probabilities == pytest.approx(predictions["probability"].to_numpy(), abs=1e-6)
+
+
+# ============================================================================ evaluation and serving of it
+def _lifecycle_steps() -> dict[str, dict[str, Any]]:
+    """The lifecycle example's steps (condition branches included), as the pipeline definition holds them."""
+    from constructs_lib.examples import lifecycle_template
+
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            found[step["Name"]] = step
+            if step["Type"] == "Condition":
+                walk([*step["Arguments"]["IfSteps"], *step["Arguments"]["ElseSteps"]])
+
+    walk(lifecycle_template().build("local-lifecycle").definition["Steps"])
+    return found
+
+
+def test_the_evaluation_step_scores_the_locally_trained_model(
+    demo_run: tuple[LocalRunResult, list[str]], demo_data: Path, tmp_path: Path
+) -> None:
+    """The evaluation step's own entry point and arguments (from the lifecycle definition) on the
+    model.tar.gz the toolkit wrote: the report holds the value the gate's JsonGet reads."""
+    from support import netguard
+
+    from constructs_lib.builders.evaluation_pytorch import PyTorchEvaluationStepBuilder
+    from constructs_lib.config.evaluation_pytorch import PyTorchEvaluationConfig
+
+    result, _ = demo_run
+    assert result.model_tar is not None
+    steps = _lifecycle_steps()
+    app = steps["evaluate"]["Arguments"]["AppSpecification"]
+    (condition,) = steps["quality_gate"]["Arguments"]["Conditions"]
+    json_path = condition["LeftValue"]["Std:JsonGet"]["Path"]
+    base = tmp_path / "processing"
+    (package,) = PyTorchEvaluationStepBuilder(
+        PyTorchEvaluationConfig(label_name="target"), region="us-east-1"
+    ).code_packages()
+    (base / "input" / "code").mkdir(parents=True)
+    (base / "input" / "code" / "5e1f.tar.gz").write_bytes(package.pack())
+    (base / "input" / "model").mkdir(parents=True)
+    (base / "input" / "model" / "model.tar.gz").write_bytes(result.model_tar.read_bytes())
+    (base / "input").joinpath("data").symlink_to(demo_data)
+    env = {**netguard.guarded_env(), "SM_PROCESSING_BASE": str(base)}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    done = subprocess.run(
+        [*app["ContainerEntrypoint"], *app["ContainerArguments"]],
+        env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((base / "output" / "evaluation" / "evaluation.json").read_text())
+    value: Any = report
+    for part in json_path.split("."):
+        value = value[part]
+    own = json.loads((result.output_data_dir / "metrics.json").read_text())["test"]
+    assert value == pytest.approx(own["auc_roc"], abs=1e-4) and value > 0.8
+    assert report["binary_classification_metrics"]["f1"]["value"] == pytest.approx(own["f1"], abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def serving_python() -> str:
+    """An interpreter with SageMaker's PyTorch inference toolkit (the serving image's handler service),
+    installed without its dependencies into a cached side venv (it reuses this environment's torch)."""
+    from toolkit_venv import toolkit_venv
+
+    return str(toolkit_venv(("sagemaker-pytorch-inference==2.0.25", "sagemaker-inference==1.10.1")))
+
+
+SERVE = """
+import json, sys
+
+from sagemaker_pytorch_serving_container.handler_service import HandlerService
+
+
+class _Request:
+    def get_request_properties(self):
+        return {"Content-Type": "text/csv", "Accept": "application/json"}
+
+
+class _Context:
+    # what the model server passes to a handler service: its system properties, the request's headers,
+    # and where the response status/content type go
+    system_properties = {"model_dir": sys.argv[1], "gpu_id": None}
+    request_processor = [_Request()]
+    content_type = None
+
+    def set_response_content_type(self, index, value):
+        self.content_type = value
+
+    def set_response_status(self, code, phrase):
+        raise SystemExit(f"status {code}: {phrase}")
+
+
+context = _Context()
+service = HandlerService()
+service.initialize(context)
+with open(sys.argv[2], "rb") as body:
+    (response,) = service.handle([{"body": body.read()}], context)
+print(json.dumps({"content_type": context.content_type, "response": response}))
+"""
+
+
+def test_the_pytorch_inference_toolkit_serves_the_packed_model(
+    demo_run: tuple[LocalRunResult, list[str]], demo_data: Path, tmp_path: Path, serving_python: str
+) -> None:
+    """model.tar.gz as SageMaker's PyTorch serving container loads it: the toolkit's HandlerService imports
+    SAGEMAKER_PROGRAM (the model step's environment) from code/ and calls model_fn, input_fn, predict_fn,
+    output_fn in its own order."""
+    from support import netguard
+
+    result, _ = demo_run
+    assert result.model_tar is not None
+    with tarfile.open(result.model_tar, mode="r:gz") as tar:
+        safe_extract(tar, tmp_path / "model")
+    from constructs_lib.examples import seed_dag_template
+
+    steps = {s["Name"]: s for s in seed_dag_template().build("serve").definition["Steps"]}
+    container = steps["model-CreateModel"]["Arguments"]["PrimaryContainer"]["Environment"]
+    env = {
+        **netguard.guarded_env(),
+        **{k: v for k, v in container.items() if k != "SAGEMAKER_REGION"},
+        # the model server starts its workers with model_dir/code on PYTHONPATH (DefaultHandlerService)
+        "PYTHONPATH": str(tmp_path / "model" / container["SAGEMAKER_SUBMIT_DIRECTORY"].rsplit("/", 1)[1]),
+    }
+    done = subprocess.run(
+        [serving_python, "-c", SERVE, str(tmp_path / "model"), str(demo_data / "test" / "part-00000.csv")],
+        env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    served = json.loads(done.stdout.strip().splitlines()[-1])
+    assert served["content_type"] == "application/json"
+    import pandas as pd
+
+    expected = pd.read_csv(result.output_data_dir / "test_predictions.csv")["probability"].tolist()
+    assert json.loads(served["response"])["probabilities"] == pytest.approx(expected, abs=1e-6)
 
 
 # ============================================================================ the container-era toolkit
@@ -270,11 +432,14 @@ def test_reference_script_passes_the_shell_of_toolkit_4_8(
     # GIVEN sagemaker-training 4.8.4, which joins the command into one string for /bin/sh
     result = container_era_run
     user = _user_hyperparameters(job_arguments)
-    assert result.script_command == " ".join([container_era_python, "train.py", *_toolkit_cmd_args(user)])
+    assert result.script_command == " ".join(
+        [container_era_python, "constructs_lib_launcher.py", *_toolkit_cmd_args(user)]
+    )
     assert "--full_field_list ['customer_id', 'target', 'feature1', 'feature2', 'feature3']" in (
         result.script_command or ""
     )
-    # THEN train.py (which saw "[customer_id," "target," ... as separate words) trains like under 5.1.x
+    # THEN the launcher (whose argv the shell split) ran train.py with arguments built from SM_HPS, and
+    # train.py trains like under 5.1.x
     assert result.succeeded, result.describe_failure() or "\n".join(result.log_tail)
     hyperparameters_line = next(line for line in result.log if line.startswith("Hyperparameters: "))
     assert json.loads(hyperparameters_line.split(": ", 1)[1]) == demo_hp().to_values()
@@ -527,7 +692,12 @@ def test_two_instances_run_two_local_hosts(two_host_run: LocalRunResult) -> None
     assert not any(line.startswith("[algo-2] Epoch") for line in result.log)
     assert {name: len(v) for name, v in result.metrics.items()} == dict.fromkeys(METRIC_NAMES, 2)
     assert result.model_dir == work / "algo-1" / "model" and result.model_tar is not None
-    assert not any((work / "algo-2" / "model").iterdir())
+    # the second host saves no model; only the launcher's copy of the inference code (the same files on
+    # every host, as each host's local rank 0 copies them)
+    second = sorted(
+        str(p.relative_to(work / "algo-2" / "model")) for p in (work / "algo-2" / "model").rglob("*")
+    )
+    assert second == ["code", "code/inference.py", "code/model.py"]
 
 
 def test_too_many_instances_is_refused(demo_data: Path) -> None:

@@ -35,6 +35,7 @@ CONTAINER_SCRIPTS = (
     SCRIPTS / "pytorch_training" / "model.py",
     SCRIPTS / "pytorch_inference" / "inference.py",
     SCRIPTS / "launcher" / "constructs_lib_launcher.py",
+    SCRIPTS / "pytorch_evaluation" / "evaluate.py",
 )
 
 

@@ -176,6 +176,24 @@ def _isolated_with_requirements() -> object:
 
 
 # --------------------------------------------------------------------------------------------- cases
+def _model_without_handler() -> object:
+    from constructs_lib.config.model_pytorch import PyTorchModelConfig
+
+    # training code of its own (an s3:// tarball) and no inference_source_dir: nothing puts a handler in code/
+    return _template(
+        ["train", "model"], [("train", "model")], {"train": training_config(), "model": PyTorchModelConfig()}
+    ).build("p")
+
+
+def _gate_on_unknown_metric() -> object:
+    from constructs_lib.config.quality_gate import ModelQualityGateConfig
+    from constructs_lib.examples import LIFECYCLE_EDGES, lifecycle_config_map
+
+    configs = lifecycle_config_map() | {"quality_gate": ModelQualityGateConfig(metric="rmse", threshold=0.5)}
+    nodes = list(dict.fromkeys(n for edge in LIFECYCLE_EDGES for n in edge))
+    return _template(nodes, list(LIFECYCLE_EDGES), configs).build("p")
+
+
 CASES: tuple[Case, ...] = (
     Case(
         "field-typo",
@@ -432,6 +450,20 @@ CASES: tuple[Case, ...] = (
         lambda: _network(max_parallel_steps=0),
         ConfigError,
         ("max_parallel_steps", "must be an integer >= 1"),
+    ),
+    Case(
+        "model-without-handler",
+        "Model step fed by a training step whose own code packs no inference code",
+        _model_without_handler,
+        ConfigError,
+        ("'model'", "step 'train'", "packs no inference code", "inference_source_dir"),
+    ),
+    Case(
+        "gate-unknown-metric",
+        "Quality gate on a metric the evaluation report does not declare: `metric='rmse'`",
+        _gate_on_unknown_metric,
+        ConfigError,
+        ("metric", "rmse", "binary_classification_metrics.auc.value"),
     ),
     Case(
         "env-agnostic-stack",

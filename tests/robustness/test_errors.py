@@ -327,7 +327,7 @@ def _sdk_targets() -> Iterator[tuple[str, str, Callable[[], Any]]]:
     )
     yield (
         "PyTorchModelStep",
-        "sagemaker.pytorch.model.PyTorchModel",
+        "sagemaker.model.Model",
         lambda: optional_module("constructs_lib.config.model_pytorch").PyTorchModelConfig(
             framework_version="2.3.0", py_version="py311"
         ),

@@ -153,7 +153,7 @@ def test_model_node_name_leaves_room_for_the_sdk_suffixes() -> None:
     config = optional_module("constructs_lib.config.model_pytorch").PyTorchModelConfig(
         framework_version="2.3.0", py_version="py311"
     )
-    room = STEP_NAME_LIMIT - max(len(model.REPACK_MODEL_SUFFIX), len(model.CREATE_MODEL_SUFFIX))
+    room = STEP_NAME_LIMIT - len(model.CREATE_MODEL_SUFFIX)
     built = build(config, node="m" * room)
     names = [s["Name"] for s in built.definition["Steps"]]
     assert max(len(n) for n in names) == STEP_NAME_LIMIT
@@ -453,7 +453,7 @@ def test_job_names_are_not_in_the_definition_so_no_prefix_can_overflow() -> None
         config_map={
             nodes[0]: data_load.DataLoadConfig(),
             nodes[1]: preprocessing.TabularPreprocessingConfig(),
-            nodes[2]: training_config(),
+            nodes[2]: training_config(source_dir="./training-code", inference_source_dir="./inference-code"),
             nodes[3]: model.PyTorchModelConfig(framework_version="2.3.0", py_version="py311"),
         },
         sagemaker_session=shared_session(),

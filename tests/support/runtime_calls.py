@@ -303,6 +303,10 @@ _ATTRIBUTE_ARNS = {
     ("AWS::SageMaker::Pipeline", "PipelineArn"): lambda p, name: (
         f"arn:aws:sagemaker:{p.region}:{p.account}:pipeline/{name}"
     ),
+    # not an ARN, but shaped like the real value (sg- and 17 hex digits; botocore allows 32 characters)
+    ("AWS::EC2::SecurityGroup", "GroupId"): lambda p, name: (
+        "sg-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:17]
+    ),
 }
 
 
@@ -1049,7 +1053,12 @@ def _register(
             f"{name}: RegisterModel without ModelPackageGroupName (unversioned packages unsupported)"
         )
     prefix = f"arn:aws:sagemaker:{b.region}:{b.account}"
-    package = f"{prefix}:model-package/{group.lower()}/1"
+    m = re.fullmatch(r"arn:aws:sagemaker:([a-z0-9-]+):(\d{12}):model-package-group/(.+)", group)
+    if m:  # an existing group named by ARN (possibly of another account)
+        prefix, group = f"arn:aws:sagemaker:{m.group(1)}:{m.group(2)}", m.group(3)
+    # model package ARNs keep the group name's case (model-package/modelPackageGroupTurbine/1, as denied in
+    # https://github.com/aws-samples/ml-edge-getting-started/issues/18), unlike job ARNs
+    package = f"{prefix}:model-package/{group}/1"
     # Model registry: CreateModelPackage in the group (the group is described/created first), tags on the package.
     b.add(
         name,
@@ -1063,7 +1072,7 @@ def _register(
         name,
         pipeline_role,
         ["sagemaker:DescribeModelPackageGroup", "sagemaker:CreateModelPackageGroup"],
-        f"{prefix}:model-package-group/{group.lower()}",
+        f"{prefix}:model-package-group/{group}",
         "find/create the model package group",
         "model-registry",
     )
