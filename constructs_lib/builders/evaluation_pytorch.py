@@ -71,19 +71,13 @@ class PyTorchEvaluationStepBuilder(ProcessingStepBuilderBase):
 
     def image_uri(self) -> str:
         """SageMaker's PyTorch training image (CPU build) for the config's versions."""
-        if self.config.framework_version is None or self.config.py_version is None:
-            raise ConfigError(
-                "no PyTorch version",
-                step=self.step_name,
-                field="framework_version",
-                hint="set it on the config",
-            )
         return pytorch_image_uri(
             self.context.region,
             self.config.framework_version,
             self.config.py_version,
             self.config.processing_instance_type,
             scope="training",
+            step=self.step_name,
         )
 
     def configured_inputs(self) -> dict[str, InputValue]:

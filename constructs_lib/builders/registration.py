@@ -114,19 +114,13 @@ class ModelRegistrationStepBuilder(StepBuilderBase):
     # ------------------------------------------------------------------ SDK
     def image_uri(self) -> str:
         """SageMaker's PyTorch inference image for the config's versions and first inference instance."""
-        if self.config.framework_version is None or self.config.py_version is None:
-            raise ConfigError(
-                "no PyTorch version",
-                step=self.step_name,
-                field="framework_version",
-                hint="set it on the config",
-            )
         return pytorch_image_uri(
             self.context.region,
             self.config.framework_version,
             self.config.py_version,
             self.config.image_instance_type,
             scope="inference",
+            step=self.step_name,
         )
 
     def _metrics(self, evaluation: InputValue | None) -> Any:

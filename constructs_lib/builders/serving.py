@@ -97,11 +97,24 @@ def framework_from(
 
 
 def pytorch_image_uri(
-    region: str, framework_version: str, py_version: str, instance_type: str, *, scope: str
+    region: str,
+    framework_version: str | None,
+    py_version: str | None,
+    instance_type: str,
+    *,
+    scope: str,
+    step: str | None = None,
 ) -> str:
     """SageMaker's PyTorch image (``scope`` ``inference`` or ``training``) for the version pair and
-    instance type (CPU, GPU or Graviton build), looked up offline in the SDK's catalogue."""
+    instance type (CPU, GPU or Graviton build), looked up offline in the SDK's catalogue. A missing
+    version (a config whose version comes from an upstream training step that gave none) is a
+    ``ConfigError`` naming ``step``."""
     from constructs_lib.sdk_adapter import sdk
+
+    if framework_version is None or py_version is None:
+        raise ConfigError(
+            "no PyTorch version", step=step, field="framework_version", hint="set it on the config"
+        )
 
     with sdk():
         from sagemaker import image_uris
