@@ -26,6 +26,7 @@ from constructs import Construct
 
 from constructs_lib import placeholders
 from constructs_lib.access import AccessNeeds, ecr_repository, parse_s3_uri
+from constructs_lib.cache import build_with_cache
 from constructs_lib.codeartifact import parse_repository_arn
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.constructs.code import code_asset, code_key_suffix
@@ -274,9 +275,17 @@ class SageMakerPipeline(Construct):
         self.pipeline_role: iam.IRole = pipeline_role
 
     def _build(self) -> BuiltPipeline:
-        """The core's build of the definition (placeholders not yet substituted)."""
+        """The core's build of the definition (placeholders not yet substituted), answered from the
+        re-synth cache when its inputs are unchanged (:mod:`constructs_lib.cache`; ``pipeline`` is then
+        ``None``)."""
         try:
-            return self.props.template.build(self.props.pipeline_name)
+            return build_with_cache(
+                self.props.template,
+                self.props.pipeline_name,
+                on_warning=lambda warning_id, message: Annotations.of(self).add_warning_v2(
+                    warning_id, message
+                ),
+            )
         except ConstructsLibError:
             raise
         except Exception as exc:
