@@ -88,11 +88,13 @@ __all__ = [
     "cache_key",
     "canonical_value",
     "decode_built",
+    "dependency_versions",
     "encode_built",
     "key_material",
     "library_fingerprint",
     "lookup",
     "store",
+    "tree_fingerprint",
 ]
 
 #: Environment variable: ``off`` disables the cache, a path chooses its directory. Default (unset or
@@ -249,14 +251,10 @@ def _canonical(value: object, classes: set[type]) -> Any:
     raise _Uncacheable(f"a value of type {type(value).__module__}.{type(value).__qualname__}")
 
 
-@functools.lru_cache(maxsize=1)
-def library_fingerprint() -> str:
-    """SHA-256 of every file of the installed ``constructs_lib`` package (its scripts included; compiled
-    ``__pycache__`` files left out) and its version: an edited file, in an editable install or not, changes
-    every key. Computed once per process (~5 ms)."""
-    root = Path(__file__).resolve().parent
+def tree_fingerprint(root: Path) -> str:
+    """SHA-256 of every file below ``root`` (relative POSIX path, size and bytes, in path order), leaving
+    out ``__pycache__`` directories and ``*.pyc`` files."""
     digest = hashlib.sha256()
-    digest.update(f"version={_version(_PACKAGE)}\0".encode())
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
         if "__pycache__" in rel.parts or path.suffix == ".pyc" or not path.is_file():
@@ -264,6 +262,14 @@ def library_fingerprint() -> str:
         data = path.read_bytes()
         digest.update(rel.as_posix().encode("utf-8") + b"\0" + len(data).to_bytes(8, "big") + data)
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def library_fingerprint() -> str:
+    """This library's version and :func:`tree_fingerprint` of its package directory (scripts included):
+    an edited file, in an editable install or not, changes every key. Computed once per process (~5 ms)."""
+    root = Path(__file__).resolve().parent
+    return f"{_version(_PACKAGE)}+{tree_fingerprint(root)}"
 
 
 def _version(distribution: str) -> str:
@@ -276,7 +282,10 @@ def _version(distribution: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _versions() -> dict[str, str]:
+def dependency_versions() -> dict[str, str]:
+    """Versions of the distributions the definition depends on (``sagemaker``, ``botocore``, ``boto3``,
+    ``pydantic``; ``not installed`` for a missing one) and ``python`` (major.minor), read from the installed
+    metadata without importing them."""
     found = {name: _version(name) for name in _LIBRARY_DISTRIBUTIONS}
     found["python"] = "{}.{}".format(*sys.version_info[:2])
     return found
@@ -331,7 +340,7 @@ def key_material(template: PipelineBuilderTemplate, pipeline_name: str) -> dict[
             "pattern": placeholders.PLACEHOLDER_PATTERN.pattern,
         },
         "library": library_fingerprint(),
-        "versions": _versions(),
+        "versions": dependency_versions(),
     }
     classes.update(template.step_builder_map.values())
     material["outside_sources"] = _outside_sources(classes)
@@ -608,7 +617,7 @@ def lookup(
     path = _entry_path(directory, key)
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return Lookup("miss", key, path, reason="no entry")
     except OSError as exc:
         return Lookup("ignored", key, path, reason=f"unreadable: {exc.strerror or exc}")
@@ -710,7 +719,9 @@ def build_with_cache(
         try:
             store(found.key, built, environ=environ)
         except (OSError, SynthError) as exc:
-            reason = exc.message if isinstance(exc, SynthError) else (exc.strerror or str(exc))
+            reason = (
+                f"{exc.field}: {exc.message}" if isinstance(exc, SynthError) else (exc.strerror or str(exc))
+            )
             _warn(
                 CacheNotWritten,
                 CACHE_NOT_WRITTEN_ID,
