@@ -227,7 +227,7 @@ def _variants() -> Iterator[tuple[str, Callable[[], tuple[PipelineBuilderTemplat
     )
 
 
-def test_a_change_to_each_input_changes_the_key() -> None:
+def test_a_change_to_each_input_changes_the_key(environ: dict[str, str]) -> None:
     keys: dict[str, str | None] = {}
     for label, make in _variants():
         template, name = make()
@@ -242,11 +242,20 @@ def test_a_change_to_each_input_changes_the_key() -> None:
     for label in ("base", "nested config subclass, same values", "dag a->b"):
         template, name = again[label]()
         assert cache_key(template, name) == keys[label], label
+    # WHEN the base is in the cache THEN it hits, and every variant misses
+    template, name = again["base"]()
+    build_with_cache(template, name, environ=environ)
+    statuses = {label: lookup(*make(), environ=environ).status for label, make in _variants()}
+    assert statuses == {label: "hit" if label == "base" else "miss" for label in statuses}
 
 
-def test_key_covers_placeholders_library_and_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_key_covers_placeholders_library_and_versions(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]
+) -> None:
     template = single()
     base = cache_key(template, "p")
+    build_with_cache(template, "p", environ=environ)
+    assert lookup(template, "p", environ=environ).status == "hit"
     assert base == cache_key(single(), "p")
     real_versions = cache.dependency_versions()
     changes: list[tuple[Any, str, Any]] = [
@@ -260,6 +269,7 @@ def test_key_covers_placeholders_library_and_versions(monkeypatch: pytest.Monkey
         with monkeypatch.context() as m:
             m.setattr(target, attr, value)
             assert cache_key(template, "p") != base, f"{attr}={value!r}"
+            assert lookup(template, "p", environ=environ).status == "miss", f"{attr}={value!r}"
     with monkeypatch.context() as m:
         m.setattr(
             placeholders, "code_uri", lambda node: f"s3://constructs-lib-placeholder-other/{node}/x.tar.gz"
