@@ -239,16 +239,22 @@ def _canonical(value: object, classes: set[type]) -> Any:
         return {"$path": str(value)}
     if isinstance(value, bytes | bytearray):
         return {"$bytes": hashlib.sha256(value).hexdigest()}
+    out_container: dict[str, Any]
     if isinstance(value, tuple):
-        return {"$tuple": [_canonical(v, classes) for v in value]}
-    if isinstance(value, list):
-        return {"$list": [_canonical(v, classes) for v in value]}
-    if isinstance(value, set | frozenset):
+        out_container = {"$tuple": [_canonical(v, classes) for v in value]}
+    elif isinstance(value, list):
+        out_container = {"$list": [_canonical(v, classes) for v in value]}
+    elif isinstance(value, set | frozenset):
         items = [_canonical(v, classes) for v in value]
-        return {"$set": sorted(items, key=lambda v: json.dumps(v, sort_keys=True))}
-    if isinstance(value, Mapping):
-        return {"$map": [[_canonical(k, classes), _canonical(v, classes)] for k, v in value.items()]}
-    raise _Uncacheable(f"a value of type {type(value).__module__}.{type(value).__qualname__}")
+        out_container = {"$set": sorted(items, key=lambda v: json.dumps(v, sort_keys=True))}
+    elif isinstance(value, Mapping):
+        out_container = {"$map": [[_canonical(k, classes), _canonical(v, classes)] for k, v in value.items()]}
+    else:
+        raise _Uncacheable(f"a value of type {type(value).__module__}.{type(value).__qualname__}")
+    if type(value) not in (tuple, list, set, frozenset, dict):  # a NamedTuple, a MappingProxyType...
+        classes.add(type(value))
+        out_container["class"] = _qualname(type(value))
+    return out_container
 
 
 def tree_fingerprint(root: Path) -> str:
