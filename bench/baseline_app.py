@@ -215,9 +215,10 @@ class BaselineStack(cdk.Stack):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Synthesize the app into ``argv[0]`` (default ``cdk.out``)."""
+    """Synthesize the app into ``argv[0]`` (default: the CDK CLI's ``CDK_OUTDIR``, or a temporary
+    directory)."""
     args = sys.argv[1:] if argv is None else argv
-    app = cdk.App(outdir=args[0] if args else "cdk.out")
+    app = cdk.App(outdir=args[0]) if args else cdk.App()
     BaselineStack(app, "BaselinePyTorchTraining", env=cdk.Environment(account=ACCOUNT, region=REGION))
     app.synth()
     return 0

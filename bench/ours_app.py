@@ -34,11 +34,12 @@ class OursStack(cdk.Stack):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Synthesize the app into ``argv[0]`` (default ``cdk.out``); ``--local`` packs the reference code."""
+    """Synthesize the app into ``argv[0]`` (default: the CDK CLI's ``CDK_OUTDIR``, or a temporary
+    directory); ``--local`` packs the reference code."""
     args = sys.argv[1:] if argv is None else argv
     local_code = "--local" in args
     positional = [a for a in args if not a.startswith("--")]
-    app = cdk.App(outdir=positional[0] if positional else "cdk.out")
+    app = cdk.App(outdir=positional[0]) if positional else cdk.App()
     OursStack(
         app,
         "OursPyTorchTraining",

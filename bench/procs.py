@@ -32,12 +32,16 @@ OFFLINE_ENV: Mapping[str, str] = {
 
 def bench_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of every child: the caller's, plus :data:`OFFLINE_ENV`, with the repository root
-    first on ``PYTHONPATH`` and any AWS profile or credentials of the machine removed."""
+    first on ``PYTHONPATH``, any AWS profile or credentials of the machine removed, the re-synth cache off
+    (``CONSTRUCTS_LIB_CACHE=off``), then ``extra``."""
     env = dict(os.environ)
     for key in list(env):
         if key.startswith(("AWS_PROFILE", "AWS_ACCESS_KEY", "AWS_SECRET", "AWS_SESSION_TOKEN")):
             del env[key]
     env.update(OFFLINE_ENV)
+    # The re-synth cache is off unless a measurement asks for it (``extra``): every child builds for real,
+    # and nothing is written to the user's cache directory.
+    env["CONSTRUCTS_LIB_CACHE"] = "off"
     path = env.get("PYTHONPATH")
     env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + path if path else "")
     env.update(extra or {})

@@ -29,11 +29,13 @@ def register(cls: type[StepBuilderBase]) -> type[StepBuilderBase]:
             value=cls.STEP_TYPE,
             hint=f"set STEP_TYPE = {expected!r}",
         )
-    if cls.specification().step_type != cls.STEP_TYPE:
+    # PORTS.step_type, not specification().step_type: the specification checks its property paths with the
+    # SageMaker SDK, and registering must not import it (a cached synth never does).
+    if cls.PORTS.step_type != cls.STEP_TYPE:
         raise SpecError(
-            "the builder's specification has another step_type",
+            "the builder's ports declare another step_type",
             step=cls.__name__,
-            value=cls.specification().step_type,
+            value=cls.PORTS.step_type,
             hint=f"expected {cls.STEP_TYPE!r}",
         )
     existing = _BUILDERS.get(cls.STEP_TYPE)

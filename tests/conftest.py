@@ -24,6 +24,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+# The re-synth cache (constructs_lib/cache.py) is off for the suite, so every test (and every child process
+# it starts) builds for real and never reads the developer's cache; tests/core/test_cache.py and
+# tests/cdk/test_cache_synth.py turn it on with a directory of their own.
+os.environ["CONSTRUCTS_LIB_CACHE"] = "off"
 
 netguard.install()
 

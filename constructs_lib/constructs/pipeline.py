@@ -18,11 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Literal, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import jsii
 from aws_cdk import Annotations, RemovalPolicy, Resource, Stack, Tags, Token
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -33,6 +32,7 @@ from constructs import Construct
 
 from constructs_lib import limits, placeholders
 from constructs_lib.access import AccessNeeds, ecr_repository, parse_s3_uri
+from constructs_lib.cache import build_with_cache
 from constructs_lib.codeartifact import parse_repository_arn
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.constructs.code import code_asset, code_key_suffix
@@ -71,6 +71,9 @@ from constructs_lib.context import Infrastructure
 from constructs_lib.definition import canonical_json, check_definition_size, find_placeholders, substitute
 from constructs_lib.errors import ConfigError, ConstructsLibError, SynthError
 from constructs_lib.template import BuiltPipeline, PipelineBuilderTemplate
+
+if TYPE_CHECKING:  # pragma: no cover - aws_ec2 costs ~0.1 s to import; only a VPC needs it
+    from aws_cdk import aws_ec2 as ec2
 
 __all__ = [
     "DEFAULT_INLINE_THRESHOLD_CHARS",
@@ -306,6 +309,8 @@ class SageMakerPipeline(Resource):
         props = self.props
         subnets: list[ec2.ISubnet] = list(props.subnets)
         if props.vpc is not None:
+            from aws_cdk import aws_ec2 as ec2  # imported here (~0.1 s): only a VPC needs it
+
             selection = props.vpc_subnets or ec2.SubnetSelection()
             fields = (
                 "availability_zones",
@@ -330,6 +335,8 @@ class SageMakerPipeline(Resource):
         #: The security group created for the jobs (``None`` when given or without a VPC).
         self.security_group: ec2.SecurityGroup | None = None
         if subnets and not groups and props.vpc is not None:
+            from aws_cdk import aws_ec2 as ec2
+
             self.security_group = ec2.SecurityGroup(
                 self,
                 "JobSecurityGroup",
@@ -365,9 +372,18 @@ class SageMakerPipeline(Resource):
         }
 
     def _build(self) -> BuiltPipeline:
-        """The core's build of the definition (placeholders not yet substituted)."""
+        """The core's build of the definition (placeholders not yet substituted), answered from the
+        re-synth cache when its inputs are unchanged (:mod:`constructs_lib.cache`; ``pipeline`` is then
+        ``None``)."""
         try:
-            return self.props.template.build(self.props.pipeline_name, self._infrastructure)
+            return build_with_cache(
+                self.props.template,
+                self.props.pipeline_name,
+                self._infrastructure,
+                on_warning=lambda warning_id, message: Annotations.of(self).add_warning_v2(
+                    warning_id, message
+                ),
+            )
         except ConstructsLibError:
             raise
         except Exception as exc:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, TypedDict, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, get_args
 
 from aws_cdk import Token
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -32,6 +31,9 @@ from constructs_lib.constructs.operations import (
 from constructs_lib.errors import ConfigError
 from constructs_lib.names import check_pipeline_name
 from constructs_lib.template import PipelineBuilderTemplate
+
+if TYPE_CHECKING:  # pragma: no cover - aws_ec2 costs ~0.1 s to import; only a VPC needs it
+    from aws_cdk import aws_ec2 as ec2
 
 __all__ = [
     "DEFAULT_INLINE_THRESHOLD_CHARS",
