@@ -36,7 +36,9 @@ off. A user cache directory rather than the cloud assembly's: entries are conten
 valid for any output directory, checkout or project of the user (tests and CI often synthesize into fresh
 temporary directories, where a per-assembly cache would always be cold), ``cdk.out`` is routinely deleted,
 and nothing is added to the project tree. At most :data:`MAX_ENTRIES` entries are kept (least recently
-used are removed); deleting the directory is always safe.
+used are removed); deleting the directory is always safe. (The location and the warnings are
+:mod:`constructs_lib.cachedir`'s, shared with the SageMaker limits memo of :mod:`constructs_lib.limits`,
+which lives in the directory's ``limits/``.)
 
 **Safety:** an entry is one file, written to a temporary name and renamed into place (``os.replace``), so
 concurrent synths sharing a cache never read a half-written entry. Each file carries the SHA-256 and length
@@ -60,8 +62,6 @@ import importlib
 import json
 import os
 import sys
-import tempfile
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any
@@ -69,6 +69,19 @@ from typing import Any
 from pydantic import BaseModel
 
 from constructs_lib import placeholders
+from constructs_lib.cachedir import (
+    CACHE_ENTRY_IGNORED_ID,
+    CACHE_ENV,
+    CACHE_NOT_WRITTEN_ID,
+    OFF_VALUES,
+    CacheEntryIgnored,
+    CacheNotWritten,
+    CacheWarning,
+    cache_directory,
+    prune,
+    warn,
+    write_atomically,
+)
 from constructs_lib.context import Infrastructure
 from constructs_lib.errors import ConstructsLibError, SynthError
 from constructs_lib.template import BuiltPipeline, PipelineBuilderTemplate
@@ -79,6 +92,7 @@ __all__ = [
     "CACHE_NOT_WRITTEN_ID",
     "MAX_ENTRIES",
     "NOT_CACHED_FIELDS",
+    "OFF_VALUES",
     "SCHEMA_VERSION",
     "CacheEntryIgnored",
     "CacheNotWritten",
@@ -98,24 +112,11 @@ __all__ = [
     "tree_fingerprint",
 ]
 
-#: Environment variable: ``off`` disables the cache, a path chooses its directory. Default (unset or
-#: empty): the user cache directory (see the module docstring).
-CACHE_ENV = "CONSTRUCTS_LIB_CACHE"
-
-#: Values of :data:`CACHE_ENV` that turn the cache off (compared in lower case).
-OFF_VALUES = frozenset({"off", "0", "false", "no", "disabled"})
-
 #: Version of the entry format; part of the key and checked when an entry is read.
 SCHEMA_VERSION = 1
 
 #: Entries kept in the cache directory; the least recently used beyond this are removed on a write.
 MAX_ENTRIES = 256
-
-#: Id of the warning given when an entry exists but cannot be used (truncated, corrupted, incompatible).
-CACHE_ENTRY_IGNORED_ID = "constructs_lib:cache-entry-ignored"
-
-#: Id of the warning given when a build could not be written to the cache (unwritable directory).
-CACHE_NOT_WRITTEN_ID = "constructs_lib:cache-not-written"
 
 #: Fields of :class:`~constructs_lib.template.BuiltPipeline` that are not stored, with the value a loaded
 #: build gets: the SDK object (what the cache avoids building) and the build's timings. Every other field is
@@ -126,20 +127,6 @@ _FORMAT = "constructs_lib-definition-cache"
 _SUFFIX = ".json"
 _LIBRARY_DISTRIBUTIONS = ("sagemaker", "botocore", "boto3", "pydantic")
 _PACKAGE = "constructs_lib"
-
-
-class CacheWarning(UserWarning):
-    """Base class of the re-synth cache's warnings (filter on it to silence them all)."""
-
-
-class CacheEntryIgnored(CacheWarning):
-    """A cache entry existed but was not used (truncated, corrupted or incompatible); the pipeline was
-    built afresh. Message prefix: ``[constructs_lib:cache-entry-ignored]``."""
-
-
-class CacheNotWritten(CacheWarning):
-    """A build could not be stored in the cache (e.g. the directory is not writable). Message prefix:
-    ``[constructs_lib:cache-not-written]``."""
 
 
 class _Uncacheable(Exception):
@@ -169,24 +156,6 @@ class Lookup:
     path: Path | None = None
     built: BuiltPipeline | None = None
     reason: str = ""
-
-
-# ---------------------------------------------------------------------------------------- location
-def cache_directory(environ: Mapping[str, str] | None = None) -> Path | None:
-    """The cache directory, or ``None`` when ``CONSTRUCTS_LIB_CACHE`` turns the cache off.
-
-    Args:
-        environ: the environment to read. Default ``None``: ``os.environ``.
-    """
-    env = os.environ if environ is None else environ
-    value = env.get(CACHE_ENV, "").strip()
-    if value.lower() in OFF_VALUES:
-        return None
-    if value:
-        return Path(value).expanduser()
-    base = env.get("XDG_CACHE_HOME", "").strip()
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
-    return root / _PACKAGE / "definitions"
 
 
 # ---------------------------------------------------------------------------------------- the key
@@ -671,34 +640,9 @@ def store(key: str, built: BuiltPipeline, *, environ: Mapping[str, str] | None =
     if directory is None:
         return None
     data = _entry_bytes(key, built)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = _entry_path(directory, key)
-    fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _prune(directory)
+    path = write_atomically(_entry_path(directory, key), data)
+    prune(directory, _SUFFIX, MAX_ENTRIES)
     return path
-
-
-def _prune(directory: Path) -> None:
-    try:
-        entries = []
-        for item in os.scandir(directory):
-            if item.name.endswith(_SUFFIX) and item.is_file():
-                entries.append((item.stat().st_mtime, item.name))
-    except OSError:
-        return
-    if len(entries) <= MAX_ENTRIES:
-        return
-    for _, name in sorted(entries)[: len(entries) - MAX_ENTRIES]:
-        with contextlib.suppress(OSError):
-            os.unlink(directory / name)
 
 
 # ---------------------------------------------------------------------------------------- the entry point
@@ -729,7 +673,7 @@ def build_with_cache(
     if found.status == "hit" and found.built is not None:
         return found.built
     if found.status == "ignored":
-        _warn(
+        warn(
             CacheEntryIgnored,
             CACHE_ENTRY_IGNORED_ID,
             f"the re-synth cache entry {found.path} was not used ({found.reason}); the pipeline "
@@ -744,7 +688,7 @@ def build_with_cache(
             reason = (
                 f"{exc.field}: {exc.message}" if isinstance(exc, SynthError) else (exc.strerror or str(exc))
             )
-            _warn(
+            warn(
                 CacheNotWritten,
                 CACHE_NOT_WRITTEN_ID,
                 f"the build of pipeline {pipeline_name!r} was not stored in the re-synth cache "
@@ -753,14 +697,3 @@ def build_with_cache(
                 on_warning,
             )
     return built
-
-
-def _warn(
-    category: type[CacheWarning],
-    warning_id: str,
-    message: str,
-    on_warning: Callable[[str, str], None] | None,
-) -> None:
-    warnings.warn(f"[{warning_id}] {message}", category, stacklevel=3)
-    if on_warning is not None:
-        on_warning(warning_id, message)

@@ -103,7 +103,10 @@ def synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, bo
         for label, out, proc in started:
             runs[label] = (out, _finish(proc))
         if batch[0][0] == "cold-a":
-            entries = sorted(p.name for p in shared.iterdir())
+            entries = sorted(p.name for p in shared.iterdir() if p.name != "limits")
+            # the SageMaker limits memo of constructs_lib.limits: one file for the installed botocore model
+            memos = [p.name for p in (shared / "limits").iterdir()]
+            assert len(memos) == 1 and memos[0].startswith("sagemaker-"), memos
             pipelines = [
                 r
                 for f in (base / "cold-a").glob("*.template.json")
