@@ -32,6 +32,12 @@ from sagemaker.pytorch import PyTorch
 from sagemaker.workflow.parameters import ParameterString
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
+from sagemaker.workflow.retry import (
+    SageMakerJobExceptionTypeEnum,
+    SageMakerJobStepRetryPolicy,
+    StepExceptionTypeEnum,
+    StepRetryPolicy,
+)
 from sagemaker.workflow.steps import TrainingStep
 
 ACCOUNT = "123456789012"
@@ -125,6 +131,31 @@ def pipeline_definition() -> str:
     step = TrainingStep(
         name=STEP_NAME,
         step_args=estimator.fit(inputs={"data": TrainingInput(s3_data=input_path, s3_data_type="S3Prefix")}),
+        # the retries a production pipeline wants (constructs_lib's defaults): throttling and service faults,
+        # capacity and internal errors, resource limits
+        retry_policies=[
+            StepRetryPolicy(
+                exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING],
+                interval_seconds=5,
+                backoff_rate=2.0,
+                max_attempts=5,
+            ),
+            SageMakerJobStepRetryPolicy(
+                failure_reason_types=[
+                    SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+                    SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
+                ],
+                interval_seconds=60,
+                backoff_rate=2.0,
+                max_attempts=3,
+            ),
+            SageMakerJobStepRetryPolicy(
+                failure_reason_types=[SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT],
+                interval_seconds=300,
+                backoff_rate=2.0,
+                expire_after_mins=60,
+            ),
+        ],
     )
     pipeline = Pipeline(
         name=PIPELINE_NAME,

@@ -309,7 +309,7 @@ def key_material(
         "artifact_root": template.artifact_root,
         "template_class": _qualname(type(template)),
         "dag": {"nodes": dag.nodes, "edges": dag.edges, "order": dag.topological_order()},
-        "node_types": dict(sorted(template.node_types.items())),
+        "step_types": dict(sorted(template.step_types.items())),
         "builders": {key: _qualname(cls) for key, cls in sorted(template.step_builder_map.items())},
         "configs": {node: _canonical(template.config_map[node], classes) for node in dag.nodes},
         "overrides": _canonical(template.overrides, classes),

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sagemaker.workflow.pipeline_context import PipelineSession
 
 __all__ = [
+    "enum_members_by_value",
     "framework_image_catalogue",
     "instance_gpu_count",
     "offline_session",
@@ -256,6 +257,16 @@ def pipeline(name: str, *, parameters: list[Any], steps: list[Any], session: Pip
             sagemaker_session=session,
             pipeline_experiment_config=None,
         )
+
+
+def enum_members_by_value(enum_cls: Any) -> dict[str, Any]:
+    """``{value: member}`` of one of the SDK's enums (``StepExceptionTypeEnum``...).
+
+    Workaround: the SDK's enums use a metaclass (``DefaultEnumMeta``) whose ``__call__`` ignores a positional
+    value and returns the first member, so ``StepExceptionTypeEnum("Step.THROTTLING")`` is
+    ``SERVICE_FAULT``; members must be looked up by value.
+    """
+    return {member.value: member for member in enum_cls}
 
 
 def definition_of(pipe: Pipeline) -> dict[str, Any]:

@@ -102,6 +102,9 @@ class PipelineBuilderTemplate:
             construct replaces with its artifact bucket.
         overrides: ``{node: {dependency: (producer node, output name)}}`` to force edges.
         pipeline_description: free text stored with the pipeline (not in the definition).
+
+    Attributes:
+        step_types: node name -> the registered step type its config builds (``PyTorchTrainingStep``...).
     """
 
     def __init__(
@@ -172,7 +175,7 @@ class PipelineBuilderTemplate:
                     hint=f"use {registered[key].__name__}",
                 )
         self.step_builder_map = dict(step_builder_map)
-        self.node_types: dict[str, str] = {}
+        self.step_types: dict[str, str] = {}
         for node in dag.nodes:
             step_type = registry.step_type_of(self.config_map[node])
             if step_type not in self.step_builder_map:
@@ -183,7 +186,7 @@ class PipelineBuilderTemplate:
                     value=step_type,
                     hint=f"add {step_type!r}: {registered[step_type].__name__}",
                 )
-            self.node_types[node] = step_type
+            self.step_types[node] = step_type
         self.sagemaker_session = sagemaker_session
         self.role = role
         self.region = resolve_region(region, self.config_map, sagemaker_session)
@@ -218,11 +221,16 @@ class PipelineBuilderTemplate:
         new :meth:`context`)."""
         ctx = ctx if ctx is not None else self.context(name)
         return {
-            node: self.step_builder_map[self.node_types[node]](
+            node: self.step_builder_map[self.step_types[node]](
                 self.config_map[node], step_name=node, context=ctx
             )
             for node in self.dag.topological_order()
         }
+
+    @property
+    def node_types(self) -> dict[str, str]:
+        """The former name of :attr:`step_types` (node name -> step type), kept so existing code runs."""
+        return self.step_types
 
     def plan(self, name: str = "pipeline") -> list[Resolution]:
         """Resolve every edge from the specifications alone (no SDK step is built): for reports. The same
@@ -350,7 +358,7 @@ class PipelineBuilderTemplate:
             code_packages=tuple(p for n in order for p in results[n].code_packages),
             resolutions=tuple(r for n in order for r in results[n].resolutions),
             access={n: results[n].access for n in order},
-            step_types=dict(self.node_types),
+            step_types=dict(self.step_types),
             parameters=tuple(
                 PipelineParameter(str(p["Name"]), str(p["Type"]), p.get("DefaultValue"))
                 for p in definition.get("Parameters") or ()

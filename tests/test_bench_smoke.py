@@ -6,6 +6,7 @@ what it promises.
   SDK nor ``aws_cdk``), in a fresh interpreter;
 * ``python -m bench --quick --only coldstart --out FILE``: the CLI end to end (machine header, targets,
   ``--out``), cheap because it only starts interpreters;
+* the hand-written peer of the overhead bench builds the same definition as ours;
 * the smallest growth case (one preprocessing step, synthesized) in a child, rendered into the growth
   table with the documented columns.
 """
@@ -145,3 +146,13 @@ def test_cost_counts_the_jobs_of_both_definitions(tmp_path: Path) -> None:
     )
     lifecycle = counted["lifecycle DAG, constructs_lib (+ evaluate, gate, register)"]
     assert [j["step"] for j in lifecycle] == ["data_load", "preprocess", "train", "evaluate"]
+
+
+def test_the_hand_written_peer_builds_the_same_definition() -> None:
+    """The overhead bench compares like with like: ``bench/baseline_app.py`` (SDK by hand) and our template
+    build the same definition as JSON values (a new default of ours, like the retry policies, must be
+    written into the hand-written peer too, or the ratio measures different pipelines)."""
+    from bench.overhead import definitions_match
+
+    equal, detail = definitions_match()
+    assert equal, detail

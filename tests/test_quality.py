@@ -51,6 +51,16 @@ def test_mypy() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _absolute(importer: str, is_package: bool, level: int, module: str | None) -> str:
+    """The absolute module a ``from <level dots><module> import ...`` in ``importer`` names (Python's rule:
+    one dot is the importer's own package)."""
+    if not level:
+        return module or ""
+    parts = importer.split(".") if is_package else importer.split(".")[:-1]
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, module] if module else base)
+
+
 def _import_graph() -> dict[str, set[str]]:
     """``module -> constructs_lib modules it imports``, counting imports inside functions and excluding
     ``if TYPE_CHECKING:`` blocks (they never run)."""
@@ -72,17 +82,33 @@ def _import_graph() -> dict[str, set[str]]:
                 and node.test.id == "TYPE_CHECKING"
             ):
                 node.body = []
+        is_package = path.name == "__init__.py"
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 graph[name].update(a.name for a in node.names if a.name in modules)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif isinstance(node, ast.ImportFrom):
+                module = _absolute(name, is_package, node.level, node.module)
                 for alias in node.names:
-                    full = f"{node.module}.{alias.name}"
+                    full = f"{module}.{alias.name}"
                     if full in modules:
                         graph[name].add(full)
-                    elif node.module in modules and node.module != "constructs_lib":
-                        graph[name].add(node.module)
+                    elif module in modules and module != "constructs_lib":
+                        graph[name].add(module)
     return graph
+
+
+def test_the_import_graph_resolves_relative_and_package_imports() -> None:
+    """The cycle check sees every spelling of an import: ``import a.b``, ``from a import b``, ``from a.b
+    import name`` and relative imports (resolved as Python resolves them), in functions too."""
+    graph = _import_graph()
+    assert (
+        "constructs_lib.limits" in graph["constructs_lib.definition"]
+    )  # `from constructs_lib import limits`
+    assert _absolute("constructs_lib.builders.base", False, 1, None) == "constructs_lib.builders"
+    assert _absolute("constructs_lib.builders.base", False, 2, "config") == "constructs_lib.config"
+    assert _absolute("constructs_lib.builders", True, 1, "base") == "constructs_lib.builders.base"
+    assert _absolute("constructs_lib.builders", True, 2, None) == "constructs_lib"
+    assert _absolute("constructs_lib.cache", False, 0, "constructs_lib.cachedir") == "constructs_lib.cachedir"
 
 
 def test_no_import_cycles_in_constructs_lib() -> None:

@@ -81,9 +81,8 @@ class ProcessingStepBuilderBase(StepBuilderBase):
     @property
     def code_uri(self) -> str:
         """Where the packed code is: the config's ``s3://…tar.gz`` or a placeholder for the CDK asset."""
-        if self.config.is_local_source:
+        if self.config.is_local_source or self.config.source_dir is None:
             return placeholders.code_uri(self.step_name)
-        assert self.config.source_dir is not None
         return self.config.source_dir
 
     @property

@@ -59,9 +59,10 @@ def retry_policies(settings: HasRetryPolicies, *, jobs: bool = True) -> list[Any
         StepRetryPolicy,
     )
 
-    # by value: the SDK's enums' metaclass ignores a positional value and returns the first member
-    job_types = {e.value: e for e in SageMakerJobExceptionTypeEnum}
-    step_types = {e.value: e for e in StepExceptionTypeEnum}
+    from constructs_lib.sdk_adapter import enum_members_by_value
+
+    job_types = enum_members_by_value(SageMakerJobExceptionTypeEnum)
+    step_types = enum_members_by_value(StepExceptionTypeEnum)
     result: list[Any] = []
     for policy in settings.retry_policies:
         limits = {

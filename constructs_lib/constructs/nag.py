@@ -231,8 +231,23 @@ def acknowledge(scope: IConstruct, rule: str, reason: str, *, finding: str | Non
 
 def add_aws_solutions_checks(scope: IConstruct, *, verbose: bool = False) -> None:
     """Run cdk-nag's AwsSolutions pack as a CDK validation plugin of ``scope`` (an App or Stage): synth
-    then fails on any unacknowledged finding and writes ``policy-validation-report.json``."""
+    then fails on any unacknowledged finding and writes ``policy-validation-report.json``.
+
+    Needs cdk-nag (the ``[nag]`` extra); without it a :class:`~constructs_lib.errors.ConfigError` says how to
+    install it."""
     from aws_cdk import Validations
-    from cdk_nag import AwsSolutionsChecks
+
+    try:
+        from cdk_nag import AwsSolutionsChecks
+    except ModuleNotFoundError as exc:
+        if exc.name != "cdk_nag":
+            raise
+        from constructs_lib.errors import ConfigError
+
+        raise ConfigError(
+            "cdk-nag is not installed",
+            field="add_aws_solutions_checks",
+            hint="pip install 'constructs_lib[nag]' (cdk-nag 3.x)",
+        ) from None
 
     Validations.of(scope).add_plugins(AwsSolutionsChecks(scope, verbose=verbose))

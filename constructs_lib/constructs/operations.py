@@ -615,7 +615,7 @@ def config_sha256(template: PipelineBuilderTemplate) -> str:
             for node, config in sorted(template.config_map.items())
         },
         "dag": {"nodes": list(template.dag.nodes), "edges": [list(e) for e in template.dag.edges]},
-        "step_types": dict(sorted(template.node_types.items())),
+        "step_types": dict(sorted(template.step_types.items())),
         "overrides": {
             node: {dep: list(src) for dep, src in sorted(deps.items())}
             for node, deps in sorted(template.overrides.items())

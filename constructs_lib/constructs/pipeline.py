@@ -788,11 +788,11 @@ class PyTorchTrainingPipeline(SageMakerPipeline):
             raise ConfigError(
                 "template must be a PipelineBuilderTemplate", field="template", value=type(template).__name__
             )
-        if "PyTorchTrainingStep" not in template.node_types.values():
+        if "PyTorchTrainingStep" not in template.step_types.values():
             raise ConfigError(
                 "the template has no PyTorch training step",
                 field="template",
-                value=sorted(set(template.node_types.values())),
+                value=sorted(set(template.step_types.values())),
                 hint="use SageMakerPipeline for pipelines without a PyTorchTrainingStep",
             )
         super().__init__(scope, construct_id, template=template, pipeline_name=pipeline_name, **options)

@@ -18,7 +18,10 @@ from aws_cdk import aws_s3 as s3
 from synth_support import (
     DEV_TAGS,
     EXISTING_BUCKET,
+    EXISTING_GROUP_ARN,
     EXISTING_JOB_ROLE,
+    INPUT_PARAM,
+    INPUTS_PIPELINE,
     PIPELINE_NAME,
     REGION,
     SHARED_ACCOUNT,
@@ -28,8 +31,9 @@ from synth_support import (
 )
 
 from constructs_lib import examples
+from constructs_lib.config.registration import ModelRegistrationConfig
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
-from constructs_lib.constructs import PyTorchTrainingPipeline
+from constructs_lib.constructs import InputLocation, PyTorchTrainingPipeline, SageMakerPipeline
 
 #: Names of the fixtures holding one synthesized stack each (the scanners run over all of them).
 STACK_FIXTURES = (
@@ -44,6 +48,11 @@ STACK_FIXTURES = (
     "dev_s3",
     "byo_bucket",
     "changed",
+    "with_inputs",
+    "cdk_scheduler_target",
+    "direct_subnets",
+    "existing_group",
+    "spot_no_checkpoints",
 )
 
 
@@ -219,3 +228,104 @@ def code_changed(synth_pipeline, seed_config, tmp_path_factory: pytest.TempPathF
 def any_stack(request: pytest.FixtureRequest) -> Synth:
     """Each synthesized stack in turn."""
     return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------ variants that single tests look at
+@pytest.fixture(scope="session")
+def with_inputs(synth_pipeline) -> Synth:  # type: ignore[no-untyped-def]
+    """The seed DAG with ``input_locations``: a URI and an imported KMS-encrypted bucket's prefix."""
+    from aws_cdk import aws_kms as kms
+
+    def build(stack):  # type: ignore[no-untyped-def]
+        key = kms.Key.from_key_arn(
+            stack, "LakeKey", "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+        )
+        lake = s3.Bucket.from_bucket_attributes(
+            stack, "Lake", bucket_name="team-data-lake", encryption_key=key
+        )
+        return SageMakerPipeline(
+            stack,
+            "Pipeline",
+            template=examples.seed_dag_template(),
+            pipeline_name=INPUTS_PIPELINE,
+            input_locations=["s3://landing-zone/customers/", InputLocation(bucket=lake, prefix="curated/")],
+        )
+
+    return synth_pipeline("InputLocations", build)
+
+
+@pytest.fixture(scope="session")
+def cdk_scheduler_target(synth_pipeline) -> Synth:  # type: ignore[no-untyped-def]
+    """GIVEN CDK's own ``SageMakerStartPipelineExecution`` target (no role passed: CDK makes one) pointed at
+    the construct, and ``apply_removal_policy`` through the ``IResource`` interface."""
+    from aws_cdk import aws_scheduler as scheduler
+    from aws_cdk import aws_scheduler_targets as scheduler_targets
+
+    def build(stack: cdk.Stack) -> PyTorchTrainingPipeline:
+        pipeline = PyTorchTrainingPipeline(
+            stack, "Training", config=examples.seed_training_config(), pipeline_name=PIPELINE_NAME
+        )
+        scheduler.Schedule(
+            stack,
+            "Nightly",
+            schedule=scheduler.ScheduleExpression.cron(hour="2", minute="0"),
+            target=scheduler_targets.SageMakerStartPipelineExecution(
+                pipeline,
+                pipeline_parameter_list=[
+                    scheduler_targets.SageMakerPipelineParameter(
+                        name=INPUT_PARAM, value=f"s3://{pipeline.artifact_bucket.bucket_name}/nightly/"
+                    )
+                ],
+            ),
+        )
+        resource: cdk.IResource = pipeline
+        resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        return pipeline
+
+    return synth_pipeline("CdkSchedulerTarget", build)
+
+
+@pytest.fixture(scope="session")
+def direct_subnets(synth_pipeline) -> Synth:  # type: ignore[no-untyped-def]
+    """The seed DAG in subnets given directly (no VPC) with an imported, immutable security group."""
+    from aws_cdk import aws_ec2 as ec2
+
+    def build(stack: cdk.Stack) -> SageMakerPipeline:
+        return SageMakerPipeline(
+            stack,
+            "P",
+            template=examples.seed_dag_template(),
+            pipeline_name="direct-subnets",
+            subnets=[ec2.Subnet.from_subnet_id(stack, "S1", "subnet-0123")],
+            security_groups=[ec2.SecurityGroup.from_security_group_id(stack, "G", "sg-0123", mutable=False)],
+        )
+
+    return synth_pipeline("DirectSubnets", build)
+
+
+@pytest.fixture(scope="session")
+def existing_group(synth_pipeline) -> Synth:  # type: ignore[no-untyped-def]
+    """The lifecycle DAG registering into an existing group (:data:`EXISTING_GROUP_ARN`): none is created."""
+    configs = examples.lifecycle_config_map() | {
+        "register": ModelRegistrationConfig(model_package_group_arn=EXISTING_GROUP_ARN)
+    }
+    template = examples.lifecycle_template(REGION)
+    template.config_map.update(configs)  # the same DAG, the registration into an existing group
+    return synth_pipeline(
+        "ExistingGroup",
+        lambda stack: SageMakerPipeline(stack, "Lifecycle", template=template, pipeline_name="lc"),
+    )
+
+
+@pytest.fixture(scope="session")
+def spot_no_checkpoints(synth_pipeline) -> Synth:  # type: ignore[no-untyped-def]
+    """Spot training with checkpoints off (a build warning the construct turns into an annotation)."""
+    return synth_pipeline(
+        "SpotNoCheckpoints",
+        lambda stack: PyTorchTrainingPipeline(
+            stack,
+            "Training",
+            config=examples.seed_training_config(use_spot_instances=True, checkpoints="off"),
+            pipeline_name="spot-no-checkpoints",
+        ),
+    )

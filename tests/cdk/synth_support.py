@@ -38,6 +38,13 @@ EXISTING_JOB_ROLE = "arn:aws:iam::123456789012:role/team-sagemaker-jobs"
 #: The account the lifecycle test stack shares its model package group with.
 SHARED_ACCOUNT = "210987654321"
 
+#: The input-locations stack's pipeline name, and the execution parameter the scheduler target sets.
+INPUTS_PIPELINE = "constructs-lib-inputs"
+INPUT_PARAM = "PyTorchTrainingInputPath"
+
+#: The model package group of another account that the ``existing_group`` stack registers into.
+EXISTING_GROUP_ARN = f"arn:aws:sagemaker:{REGION}:{SHARED_ACCOUNT}:model-package-group/Shared-Models"
+
 
 def load_app_module() -> ModuleType:
     """``app.py`` at the repository root, imported as ``constructs_lib_example_app``."""

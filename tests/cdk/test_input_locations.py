@@ -5,37 +5,15 @@ evaluation of the synthesized policies (``tests/support/iam_eval.py``)."""
 from __future__ import annotations
 
 import pytest
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from support.iam_eval import Request, evaluate
 from support.runtime_calls import Call, StackCalls, stack_calls
-from synth_support import Synth, fake_physical
+from synth_support import INPUTS_PIPELINE, Synth, fake_physical
 
-from constructs_lib.constructs import InputLocation, SageMakerPipeline
+from constructs_lib.constructs import SageMakerPipeline
 from constructs_lib.errors import ConfigError
 from constructs_lib.examples import seed_dag_template
 
-PIPELINE = "constructs-lib-inputs"
-
-
-@pytest.fixture(scope="session")
-def with_inputs(synth_pipeline) -> Synth:  # type: ignore[no-untyped-def]
-    def build(stack):  # type: ignore[no-untyped-def]
-        key = kms.Key.from_key_arn(
-            stack, "LakeKey", "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-        )
-        lake = s3.Bucket.from_bucket_attributes(
-            stack, "Lake", bucket_name="team-data-lake", encryption_key=key
-        )
-        return SageMakerPipeline(
-            stack,
-            "Pipeline",
-            template=seed_dag_template(),
-            pipeline_name=PIPELINE,
-            input_locations=["s3://landing-zone/customers/", InputLocation(bucket=lake, prefix="curated/")],
-        )
-
-    return synth_pipeline("InputLocations", build)
+PIPELINE = INPUTS_PIPELINE
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import pytest
 from synth_support import (
     ACCOUNT,
     CONTEXT,
+    EXISTING_GROUP_ARN,
     REGION,
     SHARED_ACCOUNT,
     Synth,
@@ -19,9 +20,9 @@ from synth_support import (
     policy_statements,
 )
 
-from constructs_lib import ConfigError, ModelRegistrationConfig
+from constructs_lib import ConfigError
 from constructs_lib.constructs import SageMakerPipeline
-from constructs_lib.examples import lifecycle_config_map, lifecycle_template, seed_dag_template
+from constructs_lib.examples import lifecycle_template, seed_dag_template
 from constructs_lib.intrinsics import resolve
 
 
@@ -107,15 +108,9 @@ def _construct(stack_name: str, **kwargs: Any) -> SageMakerPipeline:
     return SageMakerPipeline(stack, "Lifecycle", pipeline_name="lc", **kwargs)
 
 
-def test_an_existing_group_is_used_not_created(synth_pipeline: Any) -> None:
-    arn = f"arn:aws:sagemaker:{REGION}:{SHARED_ACCOUNT}:model-package-group/Shared-Models"
-    configs = lifecycle_config_map() | {"register": ModelRegistrationConfig(model_package_group_arn=arn)}
-    template = lifecycle_template(REGION)
-    template.config_map.update(configs)  # the same DAG, the registration into an existing group
-    synth = synth_pipeline(
-        "ExistingGroup",
-        lambda stack: SageMakerPipeline(stack, "Lifecycle", template=template, pipeline_name="lc"),
-    )
+def test_an_existing_group_is_used_not_created(existing_group: Synth) -> None:
+    arn = EXISTING_GROUP_ARN
+    synth = existing_group
     assert synth.resources("AWS::SageMaker::ModelPackageGroup") == {}
     sids = _pipeline_role(synth)
     # model package ARNs keep the group name's case

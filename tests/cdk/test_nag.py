@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
@@ -63,3 +65,13 @@ def test_the_documented_list_covers_every_rule(any_stack: Synth) -> None:
 @pytest.mark.parametrize("finding", ACKNOWLEDGED_FINDINGS, ids=lambda f: f"{f.rule}:{f.where}")
 def test_documented_findings_have_reasons(finding) -> None:  # type: ignore[no-untyped-def]
     assert finding.reason and finding.when and finding.where
+
+
+def test_without_cdk_nag_the_error_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed without ``[nag]``: a ConfigError with the install line, not a bare ModuleNotFoundError."""
+    from constructs_lib.constructs import add_aws_solutions_checks
+    from constructs_lib.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "cdk_nag", None)  # what `import cdk_nag` finds when it is not installed
+    with pytest.raises(ConfigError, match=r"cdk-nag is not installed.*pip install 'constructs_lib\[nag\]'"):
+        add_aws_solutions_checks(cdk.App())

@@ -15,11 +15,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match
-from synth_support import ACCOUNT, CONTEXT, PIPELINE_NAME, REGION, Synth, by_sid, fake_physical
+from synth_support import ACCOUNT, CONTEXT, INPUT_PARAM, PIPELINE_NAME, REGION, Synth, by_sid, fake_physical
 
 import constructs_lib
 from constructs_lib import examples
@@ -50,7 +48,6 @@ from constructs_lib.verify import provenance_lines
 
 OPS_PIPELINE = "constructs-lib-operations"
 #: The single-step pipeline's S3 input parameter.
-INPUT_PARAM = "PyTorchTrainingInputPath"
 PIPELINE_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{PIPELINE_NAME}"
 
 
@@ -78,33 +75,6 @@ def _value(synth: Synth, value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------- IPipeline
-@pytest.fixture(scope="session")
-def cdk_scheduler_target(synth_pipeline: Callable[..., Synth]) -> Synth:
-    """GIVEN CDK's own ``SageMakerStartPipelineExecution`` target (no role passed: CDK makes one) pointed at
-    the construct, and ``apply_removal_policy`` through the ``IResource`` interface."""
-
-    def build(stack: cdk.Stack) -> SageMakerPipeline:
-        pipeline = _pipeline(stack)
-        scheduler.Schedule(
-            stack,
-            "Nightly",
-            schedule=scheduler.ScheduleExpression.cron(hour="2", minute="0"),
-            target=scheduler_targets.SageMakerStartPipelineExecution(
-                pipeline,
-                pipeline_parameter_list=[
-                    scheduler_targets.SageMakerPipelineParameter(
-                        name=INPUT_PARAM, value=f"s3://{pipeline.artifact_bucket.bucket_name}/nightly/"
-                    )
-                ],
-            ),
-        )
-        resource: cdk.IResource = pipeline
-        resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
-        return pipeline
-
-    return synth_pipeline("CdkSchedulerTarget", build)
-
-
 def test_the_construct_is_an_ipipeline(cdk_scheduler_target: Synth) -> None:
     pipeline = cdk_scheduler_target.pipeline
     assert isinstance(pipeline, SageMakerPipeline) and isinstance(pipeline, cdk.Resource)

@@ -14,9 +14,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Annotations, Match
 from synth_support import ACCOUNT, REGION, Synth, by_sid, policy_statements
 
-from constructs_lib.constructs import PyTorchTrainingPipeline, SageMakerPipeline
+from constructs_lib.constructs import SageMakerPipeline
 from constructs_lib.errors import ConfigError
-from constructs_lib.examples import seed_dag_template, seed_training_config
+from constructs_lib.examples import seed_dag_template
 
 
 def _role(synth: Synth, name: str) -> dict[str, Any]:
@@ -124,16 +124,8 @@ def test_tags_reach_the_jobs(production_example: Synth) -> None:
         ]
 
 
-def test_build_warnings_become_annotations(synth_pipeline) -> None:  # type: ignore[no-untyped-def]
-    synth = synth_pipeline(
-        "SpotNoCheckpoints",
-        lambda stack: PyTorchTrainingPipeline(
-            stack,
-            "Training",
-            config=seed_training_config(use_spot_instances=True, checkpoints="off"),
-            pipeline_name="spot-no-checkpoints",
-        ),
-    )
+def test_build_warnings_become_annotations(spot_no_checkpoints) -> None:  # type: ignore[no-untyped-def]
+    synth = spot_no_checkpoints
     Annotations.from_stack(synth.stack).has_warning(
         "/SpotNoCheckpoints/Training", Match.string_like_regexp("spot training without checkpoints")
     )
@@ -194,18 +186,8 @@ def test_invalid_network_props_are_named(build: Any, field: str, fragment: str) 
     assert info.value.field == field and fragment in str(info.value)
 
 
-def test_subnets_given_directly_with_security_groups(synth_pipeline) -> None:  # type: ignore[no-untyped-def]
-    def build(stack: cdk.Stack) -> SageMakerPipeline:
-        return SageMakerPipeline(
-            stack,
-            "P",
-            template=seed_dag_template(),
-            pipeline_name="direct-subnets",
-            subnets=[ec2.Subnet.from_subnet_id(stack, "S1", "subnet-0123")],
-            security_groups=[ec2.SecurityGroup.from_security_group_id(stack, "G", "sg-0123", mutable=False)],
-        )
-
-    synth = synth_pipeline("DirectSubnets", build)
+def test_subnets_given_directly_with_security_groups(direct_subnets) -> None:  # type: ignore[no-untyped-def]
+    synth = direct_subnets
     train = next(s["Arguments"] for s in synth.definition()["Steps"] if s["Name"] == "train")
     assert train["VpcConfig"] == {"SecurityGroupIds": ["sg-0123"], "Subnets": ["subnet-0123"]}
     assert not synth.resources("AWS::EC2::SecurityGroup")

@@ -22,7 +22,7 @@ from constructs_lib.config.job import DEFAULT_RETRY_POLICIES, RetryPolicy, check
 from constructs_lib.config.registration import ModelRegistrationConfig
 from constructs_lib.config.training_pytorch import image_kind
 from constructs_lib.context import Infrastructure
-from constructs_lib.examples import seed_dag_template, seed_training_config
+from constructs_lib.examples import seed_dag_config_map, seed_dag_template, seed_training_config
 
 REGION = "us-east-1"
 INFRA = Infrastructure(
@@ -402,6 +402,46 @@ def test_network_isolation_and_encrypted_traffic() -> None:
     ).build("p")
     network = prep.definition["Steps"][0]["Arguments"]["NetworkConfig"]
     assert network == {"EnableInterContainerTrafficEncryption": True, "EnableNetworkIsolation": True}
+
+
+def test_network_isolation_of_the_model_step() -> None:
+    """``PyTorchModelConfig.enable_network_isolation`` reaches ``CreateModel`` (the one non-job step whose API
+    has the field); off by default."""
+    from constructs_lib.config.model_pytorch import PyTorchModelConfig
+    from constructs_lib.dag import PipelineDAG
+
+    def create_model(**settings: Any) -> dict[str, Any]:
+        configs = seed_dag_config_map()
+        configs["model"] = PyTorchModelConfig(framework_version="1.13.1", py_version="py39", **settings)
+        dag = PipelineDAG()
+        for node in configs:
+            dag.add_node(node)
+        for a, b in (("data_load", "preprocess"), ("preprocess", "train"), ("train", "model")):
+            dag.add_edge(a, b)
+        built = PipelineBuilderTemplate(dag=dag, config_map=configs, region=REGION).build("p")  # type: ignore[arg-type]
+        return {s["Name"]: s["Arguments"] for s in built.definition["Steps"]}["model-CreateModel"]
+
+    assert create_model(enable_network_isolation=True)["EnableNetworkIsolation"] is True
+    assert create_model().get("EnableNetworkIsolation", False) is False
+
+
+def test_the_sdk_enums_are_looked_up_by_value() -> None:
+    """The workaround ``sdk_adapter.enum_members_by_value`` exists because the SDK's enum metaclass ignores a
+    positional value (``StepExceptionTypeEnum("Step.THROTTLING")`` is ``SERVICE_FAULT``); if the SDK fixes
+    it, the first assertion tells us the workaround can go."""
+    from sagemaker.workflow.retry import SageMakerJobExceptionTypeEnum, StepExceptionTypeEnum
+
+    from constructs_lib.sdk_adapter import enum_members_by_value
+
+    assert StepExceptionTypeEnum("Step.THROTTLING") is not StepExceptionTypeEnum.THROTTLING
+    by_value = enum_members_by_value(StepExceptionTypeEnum)
+    assert by_value["Step.THROTTLING"] is StepExceptionTypeEnum.THROTTLING
+    jobs = enum_members_by_value(SageMakerJobExceptionTypeEnum)
+    assert {m.value for m in jobs.values()} == set(jobs) and len(jobs) == len(SageMakerJobExceptionTypeEnum)
+    step, _ = training_step(
+        retry_policies=[RetryPolicy(exception_types=("Step.THROTTLING",), max_attempts=2)],
+    )
+    assert step["RetryPolicies"][0]["ExceptionType"] == ["Step.THROTTLING"]
 
 
 def _no_requirements() -> str:

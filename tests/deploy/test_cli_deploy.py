@@ -42,7 +42,15 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 #: The example stacks deployed to moto: every stack of app.py that needs no resource outside the app
 #: (``ConstructsLibProductionExample`` imports a platform VPC, which a fresh moto account does not have).
-STACKS = ("ConstructsLibExample", "ConstructsLibDagExample", "ConstructsLibByoRoleExample")
+#: moto skips the resource types it does not implement (the pipeline, the schedule, the model package group,
+#: bucket and topic policies) and still reports the stack complete; what it creates is checked below.
+STACKS = (
+    "ConstructsLibExample",
+    "ConstructsLibDagExample",
+    "ConstructsLibByoRoleExample",
+    "ConstructsLibOperationsExample",
+    "ConstructsLibLifecycleExample",
+)
 #: The stack whose learning rate changes, and the new rate.
 CHANGED_STACK = "ConstructsLibExample"
 NEW_LEARNING_RATE = "0.01"
@@ -246,13 +254,17 @@ def test_deploy_all_creates_the_example_stacks(
     for stack in STACKS:
         assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
         resources = _stack_resources(aws, stack)
+        synthesized = json.loads((assembly_v1 / f"{stack}.template.json").read_text())["Resources"]
         buckets = _of_type(resources, "AWS::S3::Bucket")
-        assert len(buckets) == 2, (stack, resources)  # artifact + access-log bucket
+        # every bucket of the template (artifact + access-log bucket; the operations example's landing zone)
+        assert sorted(buckets) == sorted(k for k, r in synthesized.items() if r["Type"] == "AWS::S3::Bucket")
+        assert len(buckets) >= 2, (stack, resources)
         for name in buckets.values():
             s3.head_bucket(Bucket=name)
         roles = _of_type(resources, "AWS::IAM::Role")
+        assert sorted(roles) == sorted(k for k, r in synthesized.items() if r["Type"] == "AWS::IAM::Role")
         # the bring-your-own-role stack creates only the pipeline role
-        assert len(roles) == (1 if stack == "ConstructsLibByoRoleExample" else 2), (stack, roles)
+        assert len(roles) >= (1 if stack == "ConstructsLibByoRoleExample" else 2), (stack, roles)
         # the CLI published every file asset where the template points: compare the bytes
         manifest = json.loads((assembly_v1 / f"{stack}.assets.json").read_text())
         for entry in manifest["files"].values():
@@ -339,14 +351,14 @@ def test_destroy_keeps_the_buckets_their_objects_and_policies(
             for logical, resource in deployed_template["Resources"].items()
             if resource["Type"] in ("AWS::S3::Bucket", "AWS::S3::BucketPolicy")
         }
-        assert sorted(kind for kind, _, _ in kept.values()) == 2 * ["AWS::S3::Bucket"] + 2 * [
-            "AWS::S3::BucketPolicy"
-        ], (stack, kept)
+        kinds = sorted(kind for kind, _, _ in kept.values())
+        # each bucket has its policy (TLS only), both retained
+        assert kinds.count("AWS::S3::Bucket") == kinds.count("AWS::S3::BucketPolicy") >= 2, (stack, kept)
         assert {(deletion, replace) for _, deletion, replace in kept.values()} == {("Retain", "Retain")}, (
             stack,
             kept,
         )
-    assert len(buckets) == 2 * len(STACKS) and roles
+    assert len(buckets) >= 2 * len(STACKS) and roles
     for name in buckets.values():
         s3.put_object(Bucket=name, Key=MARKER_KEY, Body=name.encode())
 

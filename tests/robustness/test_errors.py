@@ -350,7 +350,7 @@ def test_sdk_exception_is_wrapped_with_step_name(
     module = __import__(module_name, fromlist=[attr])
     monkeypatch.setattr(module, attr, _boom)
     template = PipelineBuilderTemplate.single_step(config, node="my-step", region=REGION)
-    assert template.node_types["my-step"] == step_type
+    assert template.step_types["my-step"] == step_type
     with pytest.raises(SynthError) as info:
         template.build("p")
     err = info.value

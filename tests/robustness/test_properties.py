@@ -784,7 +784,7 @@ def test_random_pipeline_builds_or_raises_library_error(case: tuple[Any, list[st
 @given(random_pipelines(resolvable=True))
 def test_seed_shaped_pipelines_always_build(case: tuple[Any, list[str], str]) -> None:
     template, nodes, name = case
-    types = [template.node_types[n] for n in nodes]
+    types = [template.step_types[n] for n in nodes]
     if "PyTorchModelStep" in types and "PyTorchTrainingStep" in types:
         train = template.config_map[nodes[types.index("PyTorchTrainingStep")]]
         if train.inference_code is None:

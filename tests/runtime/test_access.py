@@ -7,9 +7,13 @@ role, action, resource, context and the nearest statement, by Sid, that almost a
 
 from __future__ import annotations
 
+import copy
+import json
+from typing import Any
+
 import pytest
-from support.runtime_calls import SOURCES, StackCalls, describe
-from synth_support import Synth
+from support.runtime_calls import SOURCES, StackCalls, describe, stack_calls
+from synth_support import Synth, fake_physical
 
 from constructs_lib.constructs.pipeline import ROLE_NOT_MODIFIED_WARNING_ID
 
@@ -38,6 +42,45 @@ def test_run_time_calls_are_allowed(access: dict[str, StackCalls]) -> None:
         report.append(f"{name}: {len(results)} calls checked, {len(bad)} denied")
         report += [describe(r.call, r.decision, sc.display) for r in bad]
     assert denied == 0, f"{denied} run-time calls would be denied in AWS:\n" + "\n".join(report)
+
+
+def _without_assets_bucket_listing(template: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """``template`` with every ``s3:ListBucket`` statement on CDK's assets bucket removed: the first round's
+    job role, which could get the code object but not list the code prefix."""
+    template = copy.deepcopy(template)
+    removed = 0
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+        if resource["Type"] == "AWS::IAM::Policy":
+            documents.append(props["PolicyDocument"])
+        for document in documents:
+            kept = []
+            for statement in document["Statement"]:
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                if "s3:ListBucket" in actions and "cdk-hnb659fds-assets" in json.dumps(statement["Resource"]):
+                    removed += 1
+                    continue
+                kept.append(statement)
+            document["Statement"] = kept
+    return template, removed
+
+
+def test_the_check_fails_on_the_first_rounds_assets_bucket_gap(runtime_app: dict[str, Synth]) -> None:
+    """The check catches what it was written for: with the first round's policy (no ListBucket on the assets
+    bucket) the seed DAG's processing steps cannot list their code input, and the check says so."""
+    name = "ConstructsLibDagExample"
+    template, removed = _without_assets_bucket_listing(runtime_app[name].json)
+    assert removed == 1
+    sc = stack_calls(name, template, fake_physical(template))
+    denied = [r.call for r in sc.results() if r.call.expect_allowed and not r.decision.allowed]
+    assert denied, "the check accepts a job role that cannot list its code"
+    assert {(c.action, c.resource.split("/")[0]) for c in denied} == {
+        ("s3:ListBucket", "arn:aws:s3:::cdk-hnb659fds-assets-123456789012-us-east-1")
+    }
+    assert {"data_load", "preprocess"} <= {c.step for c in denied}
 
 
 def test_parameter_overrides_outside_the_declared_inputs_are_denied(access: dict[str, StackCalls]) -> None:

@@ -42,6 +42,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from types import FrameType
+from typing import TextIO
 
 ENTRY_POINT_ENV = "CONSTRUCTS_LIB_ENTRY_POINT"
 INFERENCE_CODE_ENV = "CONSTRUCTS_LIB_INFERENCE_CODE"
@@ -196,9 +197,26 @@ def copy_inference_code(source: str, model_dir: str) -> list[str]:
     return sorted(copied)
 
 
+def _say(text: str, stream: TextIO | None = None) -> None:
+    """Write ``text`` and its newline with one ``write`` call on the stream's file descriptor.
+
+    The processes of a distributed job (one per rank) share one stdout; ``print`` writes the newline
+    separately, so two ranks' lines could run together. One ``write`` of at most ``PIPE_BUF`` (4096)
+    bytes to a pipe is atomic."""
+    out = sys.stdout if stream is None else stream
+    out.flush()
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's capture)
+        out.write(text + "\n")
+        out.flush()
+        return
+    os.write(fd, (text + "\n").encode("utf-8", "backslashreplace"))
+
+
 def _report(message: str, environ: Mapping[str, str]) -> None:
     line = " ".join(message.split())
-    print(f"{_PROG}: error: {line}", file=sys.stderr, flush=True)
+    _say(f"{_PROG}: error: {line}", sys.stderr)
     if environ.get("RANK", "0") in ("", "0"):
         output_dir = environ.get("SM_OUTPUT_DIR", "")
         if output_dir and os.path.isdir(output_dir):
@@ -240,17 +258,16 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     except LauncherError as exc:
         _report(str(exc), env)
         return 2
-    print(f"{_PROG}: running {json.dumps(command)}", flush=True)
+    _say(f"{_PROG}: running {json.dumps(command)}")
     status = _run(command, _code_dir())
     if status != 0:
         return status
     if inference_dir is not None and env.get("LOCAL_RANK", "0") in ("", "0"):
         model_dir = env.get("SM_MODEL_DIR", "/opt/ml/model")
         copied = copy_inference_code(inference_dir, model_dir)
-        print(
+        _say(
             f"{_PROG}: copied the inference code ({', '.join(copied) or 'no files'}) into "
-            f"{os.path.join(model_dir, 'code')}",
-            flush=True,
+            f"{os.path.join(model_dir, 'code')}"
         )
     return 0
 
