@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, CfnResource, RemovalPolicy
+from typing import Any
+
+import jsii
+from aws_cdk import Annotations, CfnResource, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from constructs_lib.constructs.checkov import ACCESS_LOG_BUCKET_CHECKOV_SKIPS, acknowledge_checkov
 
-__all__ = ["DATA_DELETED_WARNING_ID", "ArtifactStorage"]
+__all__ = ["DATA_DELETED_WARNING_ID", "ArtifactStorage", "public_statements"]
 
 #: Id of the warning added when ``retain_on_delete=False`` (stable: tools may filter on it).
 DATA_DELETED_WARNING_ID = "constructs_lib:data-deleted-on-stack-delete"
@@ -19,11 +22,58 @@ DATA_DELETED_WARNING_ID = "constructs_lib:data-deleted-on-stack-delete"
 _LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
 
+def _everyone(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, dict):
+        values = principal.get("AWS", [])
+        return "*" in (values if isinstance(values, list) else [values])
+    return False
+
+
+def public_statements(document: Any) -> list[dict[str, Any]]:
+    """The statements of a (resolved) bucket policy that S3 always judges public: ``Allow`` to every
+    principal (``"*"``, ``{"AWS": "*"}`` or any ``NotPrincipal``) with no condition at all. A conditional
+    statement may or may not be public (S3 looks at the condition keys); it is left to S3."""
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    return [
+        st
+        for st in statements
+        if isinstance(st, dict)
+        and st.get("Effect") == "Allow"
+        and not st.get("Condition")
+        and (_everyone(st.get("Principal")) or "NotPrincipal" in st)
+    ]
+
+
+@jsii.implements(IValidation)
+class _NoPublicPolicy:
+    """Synth-time check of a bucket that blocks public policies: S3 refuses (``AccessDenied``, on deploy) a
+    bucket policy that grants access to everyone, so a statement user code added that does is an error now."""
+
+    def __init__(self, bucket: s3.Bucket) -> None:
+        self.bucket = bucket
+
+    def validate(self) -> list[str]:
+        policy = self.bucket.policy
+        if policy is None:
+            return []
+        document = Stack.of(self.bucket).resolve(policy.document.to_json())
+        return [
+            f"{self.bucket.node.path}: the bucket policy statement "
+            f"{st.get('Sid') or st.get('Action')!r} allows every principal without a condition; the bucket "
+            "blocks public policies (BlockPublicPolicy), so S3 would refuse the whole policy on deploy. "
+            "Grant a specific principal (an account, role or service) or add a condition."
+            for st in public_statements(document)
+        ]
+
+
 class ArtifactStorage(Construct):
     """A private, versioned, TLS-only artifact bucket with server access logs in a second bucket.
 
     Both buckets block all public access, refuse non-TLS requests (``enforce_ssl``), enforce bucket-owner
-    object ownership and are retained when the stack is deleted unless ``retain_on_delete=False``; their
+    object ownership (a bucket-policy statement that user code adds and that would make either bucket
+    public fails ``cdk synth``: S3 would refuse it on deploy) and are retained when the stack is deleted unless ``retain_on_delete=False``; their
     bucket policies (the TLS-only deny, the log-delivery grant) share the bucket's removal policy, so a
     retained bucket keeps them.
 
@@ -105,6 +155,7 @@ class ArtifactStorage(Construct):
         for bucket in (self.access_log_bucket, self.bucket):
             if bucket.policy is not None:
                 bucket.policy.apply_removal_policy(removal)
+            bucket.node.add_validation(_NoPublicPolicy(bucket))
         if not retain_on_delete:
             Annotations.of(self).add_warning_v2(
                 DATA_DELETED_WARNING_ID,

@@ -16,11 +16,10 @@ code.
 
 Bucket policies: no rule of the AwsSolutions pack inspects the principals, actions or resources of a
 bucket-policy statement (``S5`` looks only at static-website buckets, ``S10`` only for the TLS-only
-deny), so a public ``Principal: *`` statement on the library's artifact bucket (which has the TLS deny)
-is reported by nothing; the library acknowledges nothing on buckets either, so the findings that do fire
-on a user's bucket (``S1``, ``S10`` on the bucket and on its policy) surface unhindered, and the created
-artifact bucket blocks public policies (``BlockPublicPolicy``), so S3 itself refuses such a statement at
-deploy time.
+deny). The library acknowledges nothing on buckets, so the findings that do fire on a user's bucket
+(``S1``, ``S10`` on the bucket and on its policy) surface unhindered; and its own buckets block public
+policies (``BlockPublicPolicy``), so it checks them itself: a statement from user code that allows every
+principal without a condition (S3 would refuse the policy on deploy) fails the synth.
 """
 
 from __future__ import annotations
@@ -89,11 +88,13 @@ def user_app(tmp_path_factory: pytest.TempPathFactory, staging_dir: Path) -> Ite
             resources=[f"arn:{cdk.Aws.PARTITION}:sagemaker:{REGION}:{cdk.Aws.ACCOUNT_ID}:training-job/*"],
         )
     )
+    # (a public statement on the created bucket fails the synth by itself: see test_a_public_bucket_policy_...)
     pipeline.artifact_bucket.add_to_resource_policy(
         iam.PolicyStatement(
             principals=[iam.AnyPrincipal()],
             actions=["s3:GetObject"],
             resources=[pipeline.artifact_bucket.arn_for_objects("*")],
+            conditions={"StringEquals": {"aws:PrincipalOrgID": "o-exampleorg"}},
         )
     )
 
@@ -254,31 +255,71 @@ def test_a_shared_cdk_handler_keeps_the_users_findings(user_app: UserApp) -> Non
     assert user_app.violations[USER_SITE_OBJECTS] == {HANDLER_POLICY}
 
 
-def test_a_public_bucket_policy_statement_is_not_hidden(user_app: UserApp) -> None:
+def test_a_bucket_policy_statement_from_user_code_is_not_hidden(user_app: UserApp) -> None:
     """No AwsSolutions rule looks at a bucket-policy statement's principal (see the module docstring), so
-    nothing reports the user's ``Principal: *`` statement on the created artifact bucket; nothing of the
-    library hides it either, and the bucket blocks public policies, so S3 rejects it on deploy."""
+    nothing reports the user's organisation-wide statement on the created artifact bucket, and nothing of
+    the library hides anything there: no acknowledgement on a bucket or its policy."""
     template = json.loads((user_app.outdir / "UserAdditions.template.json").read_text(encoding="utf-8"))
     bucket_policies = [v for v in template["Resources"].values() if v["Type"] == "AWS::S3::BucketPolicy"]
-    public = [
+    shared = [
         s
         for p in bucket_policies
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if s["Effect"] == "Allow" and s.get("Principal") == {"AWS": "*"}
     ]
-    assert len(public) == 1
-    assert not [
-        p
-        for paths in user_app.violations.values()
-        for p in paths
-        if p.startswith("UserAdditions/Training/Storage")
-    ]
+    assert len(shared) == 1 and shared[0]["Condition"]
     acknowledged = [p for p in _acknowledged_at(user_app.app) if not p.startswith(HANDLER)]
     assert not [p for p in acknowledged if "Storage" in p or "Bucket" in p]
     buckets = [v["Properties"] for v in template["Resources"].values() if v["Type"] == "AWS::S3::Bucket"]
     assert all(b["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True for b in buckets)
 
 
+@pytest.mark.parametrize("principal", [iam.AnyPrincipal(), iam.StarPrincipal()], ids=["AWS-star", "star"])
+@pytest.mark.parametrize("bucket", ["bucket", "access_log_bucket"])
+def test_a_public_bucket_policy_statement_fails_the_synth(
+    tmp_path: Path, staging_dir: Path, principal: iam.IPrincipal, bucket: str
+) -> None:
+    """GIVEN user code that adds an unconditional ``Allow`` to every principal on a bucket the library
+    created (which blocks public policies: S3 would refuse the policy on deploy) WHEN the app is synthesized
+    under ``add_aws_solutions_checks`` THEN the synth fails, naming the bucket and the statement."""
+    app = cdk.App(outdir=str(tmp_path), context=CONTEXT)
+    stack = cdk.Stack(app, "PublicStatement", env=cdk.Environment(region=REGION))
+    pipeline = PyTorchTrainingPipeline(
+        stack, "Training", config=seed_training_config(), pipeline_name="public-statement"
+    )
+    target = getattr(pipeline.storage, bucket)
+    target.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="EveryoneMayRead",
+            principals=[principal],
+            actions=["s3:GetObject"],
+            resources=[target.arn_for_objects("*")],
+        )
+    )
+    add_aws_solutions_checks(app)
+    with pytest.raises(Exception, match="EveryoneMayRead") as failure:
+        app.synth()
+    message = str(failure.value)
+    assert f"PublicStatement/Training/Storage/{target.node.id}" in message
+    assert "allows every principal without a condition" in message and "BlockPublicPolicy" in message
+
+
 def test_the_example_app_still_synthesizes_under_cdk_nag(example_app: dict[str, Synth]) -> None:
     """``app.py`` with cdk-nag attached synthesizes (the session fixture fails on any finding)."""
     assert {"ConstructsLibExample", "ConstructsLibByoRoleExample"} <= set(example_app)
+
+
+def test_which_statements_count_as_public() -> None:
+    """Only what S3 judges public whatever the details: an unconditional Allow to every principal (or to
+    all but some, ``NotPrincipal``). Denies, named principals and conditional statements pass."""
+    from constructs_lib.constructs.storage import public_statements
+
+    def doc(**statement: object) -> dict[str, object]:
+        return {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", **statement}]}
+
+    assert public_statements(doc(Principal="*"))
+    assert public_statements(doc(Principal={"AWS": ["arn:aws:iam::123456789012:root", "*"]}))
+    assert public_statements(doc(NotPrincipal={"AWS": "arn:aws:iam::123456789012:root"}))
+    assert not public_statements(doc(Principal="*", Effect="Deny"))
+    assert not public_statements(doc(Principal={"Service": "logging.s3.amazonaws.com"}))
+    assert not public_statements(doc(Principal="*", Condition={"Bool": {"aws:SecureTransport": "false"}}))
