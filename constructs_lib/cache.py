@@ -74,11 +74,14 @@ from constructs_lib.cachedir import (
     CACHE_ENV,
     CACHE_NOT_WRITTEN_ID,
     OFF_VALUES,
+    BadEntry,
     CacheEntryIgnored,
     CacheNotWritten,
     CacheWarning,
     cache_directory,
+    frame,
     prune,
+    unframe,
     warn,
     write_atomically,
 )
@@ -526,36 +529,14 @@ def _entry_bytes(key: str, built: BuiltPipeline) -> bytes:
         separators=(",", ":"),
         ensure_ascii=True,
     ).encode("ascii")
-    header = json.dumps(
-        {
-            "format": _FORMAT,
-            "schema": SCHEMA_VERSION,
-            "length": len(body),
-            "sha256": hashlib.sha256(body).hexdigest(),
-        },
-        sort_keys=True,
-    ).encode("ascii")
-    return header + b"\n" + body
+    return frame(body, format_name=_FORMAT, schema=SCHEMA_VERSION)
 
 
 def _parse_entry(data: bytes, key: str) -> tuple[BuiltPipeline, list[Any]]:
-    header_line, sep, body = data.partition(b"\n")
-    if not sep:
-        raise _BadEntry("truncated (no header line)")
     try:
-        header = json.loads(header_line)
-    except ValueError:
-        raise _BadEntry("unreadable header") from None
-    if type(header) is not dict or header.get("format") != _FORMAT:
-        raise _BadEntry("not a constructs_lib cache entry")
-    if header.get("schema") != SCHEMA_VERSION:
-        raise _BadEntry(f"entry schema {header.get('schema')!r}, this library reads {SCHEMA_VERSION}")
-    if header.get("length") != len(body):
-        raise _BadEntry(
-            f"truncated or padded: {len(body)} bytes of body, the header says {header.get('length')}"
-        )
-    if header.get("sha256") != hashlib.sha256(body).hexdigest():
-        raise _BadEntry("corrupted: the body's SHA-256 differs from the header's")
+        body = unframe(data, format_name=_FORMAT, schema=SCHEMA_VERSION, what="cache entry")
+    except BadEntry as exc:
+        raise _BadEntry(str(exc)) from None
     try:
         payload = json.loads(body)
     except ValueError:

@@ -15,6 +15,8 @@ This module is pure Python and imports nothing beyond the standard library.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import tempfile
 import warnings
@@ -26,11 +28,14 @@ __all__ = [
     "CACHE_ENV",
     "CACHE_NOT_WRITTEN_ID",
     "OFF_VALUES",
+    "BadEntry",
     "CacheEntryIgnored",
     "CacheNotWritten",
     "CacheWarning",
     "cache_directory",
+    "frame",
     "prune",
+    "unframe",
     "warn",
     "write_atomically",
 ]
@@ -80,6 +85,48 @@ def cache_directory(environ: Mapping[str, str] | None = None) -> Path | None:
     base = env.get("XDG_CACHE_HOME", "").strip()
     root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
     return root / _PACKAGE / "definitions"
+
+
+class BadEntry(Exception):
+    """An entry that must not be used (the message says why)."""
+
+
+def frame(body: bytes, *, format_name: str, schema: int) -> bytes:
+    """``body`` behind a one-line JSON header that names the format and schema and carries the body's length
+    and SHA-256 (what :func:`unframe` checks)."""
+    header = json.dumps(
+        {
+            "format": format_name,
+            "schema": schema,
+            "length": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+        },
+        sort_keys=True,
+    ).encode("ascii")
+    return header + b"\n" + body
+
+
+def unframe(data: bytes, *, format_name: str, schema: int, what: str) -> bytes:
+    """The body of a :func:`frame`-d entry; :class:`BadEntry` when it is truncated, padded, corrupted, of
+    another format or schema (``what`` names the kind of entry in the message)."""
+    header_line, sep, body = data.partition(b"\n")
+    if not sep:
+        raise BadEntry("truncated (no header line)")
+    try:
+        header = json.loads(header_line)
+    except ValueError:
+        raise BadEntry("unreadable header") from None
+    if type(header) is not dict or header.get("format") != format_name:
+        raise BadEntry(f"not a constructs_lib {what}")
+    if header.get("schema") != schema:
+        raise BadEntry(f"{what} schema {header.get('schema')!r}, this library reads {schema}")
+    if header.get("length") != len(body):
+        raise BadEntry(
+            f"truncated or padded: {len(body)} bytes of body, the header says {header.get('length')}"
+        )
+    if header.get("sha256") != hashlib.sha256(body).hexdigest():
+        raise BadEntry("corrupted: the body's SHA-256 differs from the header's")
+    return body
 
 
 def write_atomically(path: Path, data: bytes) -> Path:

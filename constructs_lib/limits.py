@@ -204,17 +204,10 @@ class _Memo:
             sort_keys=True,
             separators=(",", ":"),
         ).encode("utf-8")
-        header = json.dumps(
-            {
-                "format": _MEMO_FORMAT,
-                "schema": _MEMO_SCHEMA,
-                "length": len(body),
-                "sha256": hashlib.sha256(body).hexdigest(),
-            },
-            sort_keys=True,
-        ).encode("utf-8")
         try:
-            cachedir.write_atomically(self.path, header + b"\n" + body)
+            cachedir.write_atomically(
+                self.path, cachedir.frame(body, format_name=_MEMO_FORMAT, schema=_MEMO_SCHEMA)
+            )
         except OSError:
             return  # only a missed speed-up: the next process reads botocore again
         cachedir.prune(self.path.parent, ".json", _MEMO_KEEP)
@@ -225,23 +218,10 @@ class _BadMemo(Exception):
 
 
 def _parse_memo(data: bytes) -> dict[str, ShapeLimits]:
-    header_line, sep, body = data.partition(b"\n")
-    if not sep:
-        raise _BadMemo("truncated (no header line)")
     try:
-        header = json.loads(header_line)
-    except ValueError:
-        raise _BadMemo("unreadable header") from None
-    if type(header) is not dict or header.get("format") != _MEMO_FORMAT:
-        raise _BadMemo("not a constructs_lib limits memo")
-    if header.get("schema") != _MEMO_SCHEMA:
-        raise _BadMemo(f"memo schema {header.get('schema')!r}, this library reads {_MEMO_SCHEMA}")
-    if header.get("length") != len(body):
-        raise _BadMemo(
-            f"truncated or padded: {len(body)} bytes of body, the header says {header.get('length')}"
-        )
-    if header.get("sha256") != hashlib.sha256(body).hexdigest():
-        raise _BadMemo("corrupted: the body's SHA-256 differs from the header's")
+        body = cachedir.unframe(data, format_name=_MEMO_FORMAT, schema=_MEMO_SCHEMA, what="limits memo")
+    except cachedir.BadEntry as exc:
+        raise _BadMemo(str(exc)) from None
     try:
         payload = json.loads(body)
     except ValueError:
