@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -174,7 +175,7 @@ def model_fingerprint() -> str | None:
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-def memo_path(environ: Any = None) -> Path | None:
+def memo_path(environ: Mapping[str, str] | None = None) -> Path | None:
     """The limits memo file for the installed botocore model, or ``None`` when no memo is used (the cache
     is off, or botocore's model cannot be fingerprinted without importing it).
 
@@ -213,21 +214,14 @@ class _Memo:
         cachedir.prune(self.path.parent, ".json", _MEMO_KEEP)
 
 
-class _BadMemo(Exception):
-    """A memo that must not be used (the message says why)."""
-
-
 def _parse_memo(data: bytes) -> dict[str, ShapeLimits]:
-    try:
-        body = cachedir.unframe(data, format_name=_MEMO_FORMAT, schema=_MEMO_SCHEMA, what="limits memo")
-    except cachedir.BadEntry as exc:
-        raise _BadMemo(str(exc)) from None
+    body = cachedir.unframe(data, format_name=_MEMO_FORMAT, schema=_MEMO_SCHEMA, what="limits memo")
     try:
         payload = json.loads(body)
     except ValueError:
-        raise _BadMemo("unreadable body") from None
+        raise cachedir.BadEntry("unreadable body") from None
     if type(payload) is not dict:
-        raise _BadMemo("malformed body")
+        raise cachedir.BadEntry("malformed body")
     shapes = {}
     for name, item in payload.items():
         try:
@@ -239,14 +233,14 @@ def _parse_memo(data: bytes) -> dict[str, ShapeLimits]:
                 enum=tuple(item["enum"]),
             )
         except (KeyError, TypeError):
-            raise _BadMemo(f"malformed shape {name!r}") from None
+            raise cachedir.BadEntry(f"malformed shape {name!r}") from None
         if (
             found.name != name
             or not all(v is None or type(v) in (int, float) for v in (found.min, found.max))
             or not (found.pattern is None or type(found.pattern) is str)
             or not all(type(v) is str for v in found.enum)
         ):
-            raise _BadMemo(f"malformed shape {name!r}")
+            raise cachedir.BadEntry(f"malformed shape {name!r}")
         shapes[name] = found
     return shapes
 
@@ -262,7 +256,7 @@ def _memo() -> _Memo | None:
         return _Memo(path, {})
     try:
         shapes = _parse_memo(data)
-    except _BadMemo as exc:
+    except cachedir.BadEntry as exc:
         cachedir.warn(
             cachedir.CacheEntryIgnored,
             cachedir.CACHE_ENTRY_IGNORED_ID,
