@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.ports import InputPort, OutputPort, StepPorts
+from constructs_lib.ports import OutputPort, StepPorts
 from constructs_lib.specs.base import DependencyType, NodeType, SageMakerStepKind, StepSpecification
+from constructs_lib.specs.serving import model_data_port
 
 __all__ = ["PYTORCH_MODEL_PORTS", "pytorch_model_spec"]
 
@@ -14,19 +15,7 @@ PYTORCH_MODEL_PORTS = StepPorts(
     node_type=NodeType.INTERNAL,
     sagemaker_step_kind=SageMakerStepKind.MODEL,
     entry_point="inference.py",
-    inputs=(
-        InputPort(
-            name="model_data",
-            # SageMaker extracts ModelDataUrl (model.pt, model_meta.json, code/) here
-            container_path="/opt/ml/model",
-            channel="ModelDataUrl",
-            kind=DependencyType.MODEL_ARTIFACTS,
-            required=True,
-            compatible_sources=("PyTorchTrainingStep",),
-            semantic_keywords=("model", "artifacts", "data"),
-            description="S3 URI of the model.tar.gz written by the training job.",
-        ),
-    ),
+    inputs=(model_data_port("S3 URI of the model.tar.gz written by the training job."),),
     outputs=(
         OutputPort(
             name="model_name",

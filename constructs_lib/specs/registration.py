@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from constructs_lib.ports import InputPort, OutputPort, StepPorts
 from constructs_lib.specs.base import DependencyType, NodeType, SageMakerStepKind, StepSpecification
+from constructs_lib.specs.serving import model_data_port
 
 __all__ = ["MODEL_REGISTRATION_PORTS", "model_registration_spec"]
 
@@ -14,17 +15,7 @@ MODEL_REGISTRATION_PORTS = StepPorts(
     sagemaker_step_kind=SageMakerStepKind.REGISTER_MODEL,
     entry_point="inference.py",
     inputs=(
-        InputPort(
-            name="model_data",
-            # where a deployment of the version extracts ModelDataUrl (model.pt, model_meta.json, code/)
-            container_path="/opt/ml/model",
-            channel="ModelDataUrl",
-            kind=DependencyType.MODEL_ARTIFACTS,
-            required=True,
-            compatible_sources=("PyTorchTrainingStep",),
-            semantic_keywords=("model", "artifacts", "data"),
-            description="S3 URI of the model.tar.gz written by the training job (its handler in code/).",
-        ),
+        model_data_port("S3 URI of the model.tar.gz written by the training job (its handler in code/)."),
         InputPort(
             name="evaluation",
             container_path="",  # no container: the report's S3 URI goes into ModelMetrics
