@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -12,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["REPO_ROOT", "Run", "bench_env", "run_python"]
+__all__ = ["REPO_ROOT", "Run", "bench_env", "pycache_prefix", "run_python"]
 
 #: The repository root (the parent of ``bench/``); children run here so ``constructs_lib`` and ``bench``
 #: import without an install.
@@ -30,15 +32,34 @@ OFFLINE_ENV: Mapping[str, str] = {
 }
 
 
+_PYCACHE_PREFIX: list[str] = []
+
+
+def pycache_prefix() -> str:
+    """The bytecode cache of every child of this benchmark run: one temporary directory (removed when the
+    run ends), so every app runs from cached bytecode after its unrecorded warm-up run, as from an
+    installed package, and nothing is written into the source tree or site-packages."""
+    if not _PYCACHE_PREFIX:
+        directory = tempfile.mkdtemp(prefix="bench-pycache-")
+        atexit.register(shutil.rmtree, directory, True)
+        _PYCACHE_PREFIX.append(directory)
+    return _PYCACHE_PREFIX[0]
+
+
 def bench_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of every child: the caller's, plus :data:`OFFLINE_ENV`, with the repository root
-    first on ``PYTHONPATH``, any AWS profile or credentials of the machine removed, the re-synth cache off
+    first on ``PYTHONPATH``, any AWS profile or credentials of the machine removed, bytecode cached in
+    :func:`pycache_prefix` (``PYTHONPYCACHEPREFIX``; a ``PYTHONDONTWRITEBYTECODE`` of the caller is dropped:
+    with it, every module without a ``__pycache__`` entry, an editable checkout's own, is compiled from
+    source in every run, which no installed package does), the re-synth cache off
     (``CONSTRUCTS_LIB_CACHE=off``), then ``extra``."""
     env = dict(os.environ)
     for key in list(env):
         if key.startswith(("AWS_PROFILE", "AWS_ACCESS_KEY", "AWS_SECRET", "AWS_SESSION_TOKEN")):
             del env[key]
     env.update(OFFLINE_ENV)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = pycache_prefix()
     # The re-synth cache is off unless a measurement asks for it (``extra``): every child builds for real,
     # and nothing is written to the user's cache directory.
     env["CONSTRUCTS_LIB_CACHE"] = "off"

@@ -69,6 +69,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from constructs_lib import placeholders
+from constructs_lib.builders import BUILTIN
 from constructs_lib.cachedir import (
     CACHE_ENTRY_IGNORED_ID,
     CACHE_ENV,
@@ -313,7 +314,7 @@ def key_material(
         "template_class": _qualname(type(template)),
         "dag": {"nodes": dag.nodes, "edges": dag.edges, "order": dag.topological_order()},
         "step_types": dict(sorted(template.step_types.items())),
-        "builders": {key: _qualname(cls) for key, cls in sorted(template.step_builder_map.items())},
+        "builders": _builder_names(template.step_builder_map),
         "configs": {node: _canonical(template.config_map[node], classes) for node in dag.nodes},
         "overrides": _canonical(template.overrides, classes),
         "placeholders": {
@@ -325,9 +326,25 @@ def key_material(
         "library": library_fingerprint(),
         "versions": dependency_versions(),
     }
-    classes.update(template.step_builder_map.values())
+    # the builders this build calls that are not the library's own (whose source the library fingerprint
+    # covers): reading a built-in one from the registry's lazy view would import its module
+    classes.update(
+        template.step_builder_map[step_type]
+        for step_type in sorted(set(template.step_types.values()))
+        if step_type not in BUILTIN
+    )
     material["outside_sources"] = _outside_sources(classes)
     return material
+
+
+def _builder_names(builders: Mapping[str, type]) -> dict[str, str]:
+    """``{step type: module:ClassName}`` of a template's builder map, sorted; the registry's lazy view
+    names its built-in builders without importing them."""
+    from constructs_lib.registry import StepBuilderMap
+
+    if isinstance(builders, StepBuilderMap):
+        return {key: builders.qualified_name(key) for key in builders}
+    return {key: _qualname(cls) for key, cls in sorted(builders.items())}
 
 
 def cache_key(

@@ -159,7 +159,10 @@ class PipelineBuilderTemplate:
                 field="step_builder_map",
                 value=type(step_builder_map).__name__,
             )
-        for key, cls in step_builder_map.items():
+        # the registry's own (lazy) view is right by construction: reading its values would import every
+        # builder; any other mapping is checked entry by entry
+        given = {} if isinstance(step_builder_map, registry.StepBuilderMap) else step_builder_map
+        for key, cls in given.items():
             if key not in registered:
                 raise ConfigError(
                     "unknown step type in step_builder_map",
@@ -174,7 +177,11 @@ class PipelineBuilderTemplate:
                     value=getattr(cls, "__name__", repr(cls)),
                     hint=f"use {registered[key].__name__}",
                 )
-        self.step_builder_map = dict(step_builder_map)
+        self.step_builder_map: Mapping[str, type[StepBuilderBase]] = (
+            step_builder_map
+            if isinstance(step_builder_map, registry.StepBuilderMap)
+            else dict(step_builder_map)
+        )
         self.step_types: dict[str, str] = {}
         for node in dag.nodes:
             step_type = registry.step_type_of(self.config_map[node])

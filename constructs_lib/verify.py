@@ -28,6 +28,7 @@ from constructs_lib.assembly import find_pipelines, read_assembly, select_pipeli
 from constructs_lib.changes import ChangeReport, compare_definitions
 from constructs_lib.errors import ConfigError, SynthError
 from constructs_lib.intrinsics import URL_SUFFIXES, pseudo_parameters
+from constructs_lib.provenance import PROVENANCE_PREFIX
 
 __all__ = [
     "PROVENANCE_PREFIX",
@@ -36,9 +37,6 @@ __all__ = [
     "provenance_lines",
     "verify_pipeline",
 ]
-
-#: Tag-key prefix of the provenance tags the constructs put on every synthesized pipeline.
-PROVENANCE_PREFIX = "constructs-lib:"
 
 
 class PhysicalTokens:

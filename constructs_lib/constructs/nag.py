@@ -18,6 +18,7 @@ construct tree, so the library acknowledges:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +29,10 @@ __all__ = [
     "ACKNOWLEDGED_FINDINGS",
     "AcknowledgedFinding",
     "acknowledge",
+    "acknowledge_findings",
     "add_aws_solutions_checks",
     "flatten_cfn_reference",
-    "resource_finding",
+    "resource_findings",
 ]
 
 
@@ -210,12 +212,15 @@ def flatten_cfn_reference(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def resource_finding(scope: IConstruct, resource: str) -> str:
-    """The IAM5 finding id cdk-nag reports for policy resource ``resource`` (a string that may hold
-    tokens) in ``scope``'s stack: ``Resource::<flattened>``."""
+def resource_findings(scope: IConstruct, resources: Sequence[str]) -> list[str]:
+    """The IAM5 finding ids cdk-nag reports for policy resources ``resources`` (strings that may hold
+    tokens) in ``scope``'s stack: ``Resource::<flattened>`` each, in order (resolved in one call)."""
     from aws_cdk import Stack
 
-    return f"Resource::{flatten_cfn_reference(Stack.of(scope).resolve(resource))}"
+    if not resources:
+        return []
+    resolved = Stack.of(scope).resolve(list(resources))
+    return [f"Resource::{flatten_cfn_reference(value)}" for value in resolved]
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str, *, finding: str | None = None) -> None:
@@ -223,10 +228,20 @@ def acknowledge(scope: IConstruct, rule: str, reason: str, *, finding: str | Non
 
     Pass the CloudFormation resource that holds the finding itself (e.g. a role's ``node.default_child``),
     not a parent that may also hold other code's resources."""
+    acknowledge_findings(scope, rule, {finding: reason} if finding is not None else {"": reason})
+
+
+def acknowledge_findings(scope: IConstruct, rule: str, reasons: Mapping[str, str]) -> None:
+    """Acknowledge ``rule[finding]`` with ``reason`` for each ``finding: reason`` of ``reasons`` (in
+    order; an empty ``finding`` acknowledges the whole rule) on ``scope`` and its children, as
+    :func:`acknowledge` does one by one."""
     from aws_cdk import Acknowledgment, Validations
 
-    rule_id = f"{rule}[{finding}]" if finding is not None else rule
-    Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+    if not reasons:
+        return
+    validations = Validations.of(scope)
+    for finding, reason in reasons.items():
+        validations.acknowledge(Acknowledgment(id=f"{rule}[{finding}]" if finding else rule, reason=reason))
 
 
 def add_aws_solutions_checks(scope: IConstruct, *, verbose: bool = False) -> None:

@@ -33,33 +33,36 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsii
 from aws_cdk import Annotations, Duration, RemovalPolicy, Stack, Tags, TimeZone, Token
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_scheduler_targets as scheduler_targets
-from aws_cdk import aws_sns as sns
 from constructs import Construct, IValidation
 
-from constructs_lib import __version__, limits, placeholders
+if TYPE_CHECKING:  # pragma: no cover - imported where used: a pipeline without schedules or alerts needs none
+    from aws_cdk import aws_scheduler as scheduler
+    from aws_cdk import aws_sns as sns
+
+from constructs_lib import limits, placeholders
 from constructs_lib.access import parse_s3_uri
 from constructs_lib.config.base import check_s3_uri
-from constructs_lib.definition import canonical_json
 from constructs_lib.errors import ConfigError
-from constructs_lib.template import BuiltPipeline, PipelineBuilderTemplate, PipelineParameter
-from constructs_lib.verify import PROVENANCE_PREFIX
+from constructs_lib.provenance import (
+    PROVENANCE_TAG_KEYS,
+    code_sha256,
+    config_sha256,
+    provenance_tags,
+)
+from constructs_lib.template import BuiltPipeline, PipelineParameter
 
 __all__ = [
     "ALERTS_TOPIC_POLICY_WARNING_ID",
@@ -114,12 +117,6 @@ STEP_STATUS_EVENT = "SageMaker Model Building Pipeline Execution Step Status Cha
 OBJECT_KEY_PATH = "$.detail.object.key"
 #: Execution statuses that alert by default.
 DEFAULT_ALERT_STATUSES: tuple[str, ...] = ("Failed", "Stopped")
-#: The provenance tag keys, in the order they are documented.
-PROVENANCE_TAG_KEYS: tuple[str, ...] = (
-    f"{PROVENANCE_PREFIX}version",
-    f"{PROVENANCE_PREFIX}config-sha256",
-    f"{PROVENANCE_PREFIX}code-sha256",
-)
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _RATE = re.compile(r"^rate\((?P<value>[^ ()]+) (?P<unit>[^ ()]+)\)$")
@@ -584,63 +581,6 @@ def check_alerts(value: object) -> PipelineAlerts | None:
     )
 
 
-# ------------------------------------------------------------------------------------- provenance
-def _without_local_paths(value: Any) -> Any:
-    """``value`` with every local ``source_dir`` replaced by a marker: its content is in the code digest,
-    and its absolute path differs between machines."""
-    if isinstance(value, Mapping):
-        return {
-            k: (
-                "<local source_dir>"
-                if k == "source_dir" and isinstance(v, str) and not v.startswith("s3://")
-                else _without_local_paths(v)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_without_local_paths(v) for v in value]
-    return value
-
-
-def config_sha256(template: PipelineBuilderTemplate) -> str:
-    """SHA-256 of the canonical JSON (sorted keys, compact) of every node's config (class name and
-    values, local ``source_dir`` paths masked), the DAG (nodes in order, edges), each node's step type and
-    the resolver overrides."""
-    document = {
-        "configs": {
-            node: {
-                "type": type(config).__name__,
-                "values": _without_local_paths(config.model_dump(mode="json")),
-            }
-            for node, config in sorted(template.config_map.items())
-        },
-        "dag": {"nodes": list(template.dag.nodes), "edges": [list(e) for e in template.dag.edges]},
-        "step_types": dict(sorted(template.step_types.items())),
-        "overrides": {
-            node: {dep: list(src) for dep, src in sorted(deps.items())}
-            for node, deps in sorted(template.overrides.items())
-        },
-    }
-    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
-
-
-def code_sha256(asset_hashes: Iterable[str]) -> str:
-    """SHA-256 of the pipeline's code asset hashes, sorted, one per line (the SHA-256 of the empty string
-    for a pipeline without local code)."""
-    return hashlib.sha256("\n".join(sorted(asset_hashes)).encode("utf-8")).hexdigest()
-
-
-def provenance_tags(template: PipelineBuilderTemplate, asset_hashes: Iterable[str]) -> dict[str, str]:
-    """The provenance tags of a pipeline built from ``template`` with code assets ``asset_hashes``."""
-    return dict(
-        zip(
-            PROVENANCE_TAG_KEYS,
-            (__version__, config_sha256(template), code_sha256(asset_hashes)),
-            strict=True,
-        )
-    )
-
-
 # ---------------------------------------------------------------------- checks against the build
 @dataclass(frozen=True)
 class OperationsContext:
@@ -895,6 +835,9 @@ class PipelineSchedules(Construct):
         ctx: OperationsContext,
         schedules: Sequence[PipelineSchedule],
     ) -> None:
+        from aws_cdk import aws_scheduler as scheduler
+        from aws_cdk import aws_scheduler_targets as scheduler_targets
+
         super().__init__(scope, construct_id)
         self.role = _service_role(
             self,
@@ -1058,6 +1001,9 @@ class FailureAlerts(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, *, ctx: OperationsContext, alerts: PipelineAlerts
     ) -> None:
+        from aws_cdk import aws_events_targets as events_targets
+        from aws_cdk import aws_sns as sns
+
         super().__init__(scope, construct_id)
         name = ctx.pipeline_name
         self.key: kms.Key | None = None

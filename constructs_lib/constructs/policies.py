@@ -556,12 +556,12 @@ def attach(
     Returns the resource that holds the statements, or ``None`` when nothing could be attached (an
     immutable imported role: its policy construct is removed again).
     """
-    from constructs_lib.constructs.nag import acknowledge, resource_finding
+    from constructs_lib.constructs.nag import acknowledge_findings, resource_findings
 
     holder: CfnResource
     if document is not None:
-        for grant in grants:
-            document.add_statements(grant.statement)
+        if grants:
+            document.add_statements(*(grant.statement for grant in grants))
         default_child = role.node.default_child
         if not isinstance(default_child, CfnResource):  # pragma: no cover - iam.Role always has one
             raise SynthError(
@@ -580,14 +580,18 @@ def attach(
             scope.node.try_remove_child(policy_id)
             return None
         holder = cfn_policy
+    # one resolve for every resource of the grants with a reason (each jsii call is a round trip)
+    reasoned = [
+        (resource, grant.reason)
+        for grant in grants
+        if grant.reason is not None
+        for resource in grant.statement.resources
+    ]
     findings: dict[str, str] = {}
-    for grant in grants:
-        if grant.reason is None:
-            continue
-        for resource in grant.statement.resources:
-            finding = resource_finding(scope, resource)
-            if "*" in finding:
-                findings.setdefault(finding, grant.reason)
-    for finding, reason in sorted(findings.items()):
-        acknowledge(holder, "AwsSolutions-IAM5", reason, finding=finding)
+    for finding, (_, reason) in zip(
+        resource_findings(scope, [r for r, _ in reasoned]), reasoned, strict=True
+    ):
+        if "*" in finding:
+            findings.setdefault(finding, reason)
+    acknowledge_findings(holder, "AwsSolutions-IAM5", dict(sorted(findings.items())))
     return holder
