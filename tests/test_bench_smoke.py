@@ -156,3 +156,17 @@ def test_the_hand_written_peer_builds_the_same_definition() -> None:
 
     equal, detail = definitions_match()
     assert equal, detail
+
+
+def test_children_run_from_cached_bytecode_outside_the_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a caller with PYTHONDONTWRITEBYTECODE set (as some CI shells have) WHEN the bench builds a child's
+    environment THEN the child caches bytecode (as an installed package has it) in one temporary directory of
+    the run, outside the source tree, the same for every child; a child run fills it."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    first, second = bench_env(), bench_env({"CONSTRUCTS_LIB_CACHE": "off"})
+    assert "PYTHONDONTWRITEBYTECODE" not in first
+    prefix = Path(first["PYTHONPYCACHEPREFIX"])
+    assert prefix == Path(second["PYTHONPYCACHEPREFIX"]) and prefix.is_dir()
+    assert ROOT not in prefix.parents
+    subprocess.run([sys.executable, "-c", "import constructs_lib.errors"], cwd=ROOT, env=first, check=True)
+    assert list(prefix.rglob("errors.cpython-*.pyc")), "the child wrote no bytecode into the prefix"
