@@ -15,12 +15,15 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aws_cdk import AssetHashType
-from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from constructs_lib.builders.base import CodePackage
+
+if TYPE_CHECKING:  # pragma: no cover - imported where used: a pipeline whose code is in S3 needs no asset
+    from aws_cdk import aws_s3_assets as s3_assets
 
 __all__ = ["STAGING_DIR_ENV", "code_asset", "code_key_suffix", "stage_code_package"]
 
@@ -72,6 +75,8 @@ def code_asset(
     scope: Construct, construct_id: str, package: CodePackage, *, pipeline_name: str
 ) -> s3_assets.Asset:
     """A file asset holding ``package``'s deterministic tarball, object key ``<hash><code_key_suffix>``."""
+    from aws_cdk import aws_s3_assets as s3_assets
+
     path, asset_hash = stage_code_package(package, pipeline_name)
     return s3_assets.Asset(
         scope,

@@ -25,7 +25,6 @@ from aws_cdk import Annotations, RemovalPolicy, Resource, Stack, Tags, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.interfaces import aws_sagemaker as sagemaker_refs
 from constructs import Construct
@@ -72,8 +71,11 @@ from constructs_lib.definition import canonical_json, check_definition_size, fin
 from constructs_lib.errors import ConfigError, ConstructsLibError, SynthError
 from constructs_lib.template import BuiltPipeline, PipelineBuilderTemplate
 
-if TYPE_CHECKING:  # pragma: no cover - aws_ec2 costs ~0.1 s to import; only a VPC needs it
+if (
+    TYPE_CHECKING
+):  # pragma: no cover - aws_ec2 costs ~0.1 s to import (only a VPC needs it); assets: local code
     from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_s3_assets as s3_assets
 
 __all__ = [
     "DEFAULT_INLINE_THRESHOLD_CHARS",

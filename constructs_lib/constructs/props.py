@@ -15,7 +15,6 @@ from aws_cdk import Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 
 from constructs_lib import limits
 from constructs_lib.config.base import check_s3_uri
@@ -32,8 +31,11 @@ from constructs_lib.errors import ConfigError
 from constructs_lib.names import check_pipeline_name
 from constructs_lib.template import PipelineBuilderTemplate
 
-if TYPE_CHECKING:  # pragma: no cover - aws_ec2 costs ~0.1 s to import; only a VPC needs it
+if (
+    TYPE_CHECKING
+):  # pragma: no cover - aws_ec2 costs ~0.1 s to import (only a VPC needs it), aws_sns is for alerts
     from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_sns as sns
 
 __all__ = [
     "DEFAULT_INLINE_THRESHOLD_CHARS",
