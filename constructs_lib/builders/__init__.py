@@ -110,3 +110,7 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(entry.module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
