@@ -22,7 +22,7 @@ from constructs_lib.builders.settings import BuildWarning, InstanceChoice
 from constructs_lib.config.base import SCRIPTS_DIR
 from constructs_lib.config.hyperparameters import HYPERPARAMETERS_FILE
 from constructs_lib.config.training_pytorch import (
-    DEFAULT_CHECKPOINT_LOCAL_PATH,
+    CHECKPOINT_DIR_ENV,
     MAX_RUNTIME_SECONDS,
     PyTorchTrainingConfig,
 )
@@ -37,9 +37,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["CHECKPOINT_DIR_ENV", "SPOT_WITHOUT_CHECKPOINTS_WARNING_ID", "PyTorchTrainingStepBuilder"]
 
-#: Environment variable naming the checkpoint directory when it is not ``/opt/ml/checkpoints`` (the
-#: reference ``train.py`` reads it).
-CHECKPOINT_DIR_ENV = "CONSTRUCTS_LIB_CHECKPOINT_DIR"
 #: Id of the warning for managed spot training without checkpoints.
 SPOT_WITHOUT_CHECKPOINTS_WARNING_ID = "constructs_lib:spot-without-checkpoints"
 
@@ -221,15 +218,12 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
         inference code."""
         from constructs_lib.inference_code import ENTRY_POINT_ENV, INFERENCE_CODE_DIR, INFERENCE_CODE_ENV
 
-        env = dict(self.config.env)
-        if (
-            self.checkpoint_base() is not None
-            and self.config.checkpoint_local_path != DEFAULT_CHECKPOINT_LOCAL_PATH
-        ):
-            env[CHECKPOINT_DIR_ENV] = self.config.checkpoint_local_path
-        if self.config.inference_code is not None:
-            env[ENTRY_POINT_ENV] = self.config.training_entry_point
-            env[INFERENCE_CODE_ENV] = INFERENCE_CODE_DIR
+        values = {
+            CHECKPOINT_DIR_ENV: self.config.checkpoint_local_path,
+            ENTRY_POINT_ENV: self.config.training_entry_point,
+            INFERENCE_CODE_ENV: INFERENCE_CODE_DIR,
+        }
+        env = {**self.config.env, **{name: values[name] for name in self.config.added_env_names}}
         return dict(sorted(env.items()))
 
     def code_packages(self) -> tuple[CodePackage, ...]:

@@ -26,6 +26,7 @@ from constructs_lib.config.job import ComputeJobSettings, check_count_choices, c
 from constructs_lib.errors import ConfigError
 
 __all__ = [
+    "CHECKPOINT_DIR_ENV",
     "DEFAULT_CHECKPOINT_LOCAL_PATH",
     "MAX_RUNTIME_SECONDS",
     "HyperparametersT",
@@ -38,6 +39,9 @@ __all__ = [
 MAX_RUNTIME_SECONDS = 28 * 24 * 3600
 #: Where SageMaker syncs a training job's checkpoints in the container (``CheckpointConfig.LocalPath``).
 DEFAULT_CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+#: Environment variable naming the checkpoint directory when it is not ``/opt/ml/checkpoints`` (the
+#: reference ``train.py`` reads it).
+CHECKPOINT_DIR_ENV = "CONSTRUCTS_LIB_CHECKPOINT_DIR"
 #: Most instances a training job may have (SageMaker's documented default quota ceiling is lower; the API
 #: accepts this many).
 MAX_TRAINING_INSTANCE_COUNT = 100
@@ -336,11 +340,7 @@ class PyTorchTrainingConfig(ComputeJobSettings, Generic[HyperparametersT]):
 
     @model_validator(mode="after")
     def _inference_code(self) -> Self:
-        from constructs_lib.inference_code import (
-            ENTRY_POINT_ENV,
-            INFERENCE_CODE_ENV,
-            REFERENCE_INFERENCE_ENTRY_POINT,
-        )
+        from constructs_lib.inference_code import REFERENCE_INFERENCE_ENTRY_POINT
 
         if self.inference_source_dir is not None and not self.is_local_source:
             raise ConfigError(
@@ -361,21 +361,24 @@ class PyTorchTrainingConfig(ComputeJobSettings, Generic[HyperparametersT]):
                 value=self.inference_entry_point,
                 hint=f"leave it at {REFERENCE_INFERENCE_ENTRY_POINT!r}, or set inference_source_dir",
             )
-        if self.inference_code is not None:
-            reserved = sorted({ENTRY_POINT_ENV, INFERENCE_CODE_ENV} & set(self.env))
+        added = self.added_env_names
+        if added:
+            reserved = sorted(set(added) & set(self.env))
             if reserved:
                 raise ConfigError(
-                    "these variables are set by the training step when it packs inference code",
+                    "these variables are set by the training step (the inference-code launcher, a checkpoint "
+                    "directory other than the default)",
                     field="env",
                     value=reserved,
-                    hint="remove them; training_entry_point and inference_source_dir choose the scripts",
+                    hint="remove them; training_entry_point, inference_source_dir and checkpoint_local_path "
+                    "choose their values",
                 )
-            limit = (limits.shape("TrainingEnvironmentMap").max or 100) - 2
+            limit = (limits.shape("TrainingEnvironmentMap").max or 100) - len(added)
             if len(self.env) > limit:
                 raise ConfigError(
                     f"too many environment variables: {len(self.env)}",
                     field="env",
-                    hint=f"at most {limit}: packing inference code adds {ENTRY_POINT_ENV} and {INFERENCE_CODE_ENV}",
+                    hint=f"at most {limit}: the training step adds {', '.join(added)}",
                 )
         return self
 
@@ -394,6 +397,20 @@ class PyTorchTrainingConfig(ComputeJobSettings, Generic[HyperparametersT]):
     def checkpointing(self) -> bool:
         """True when the job syncs checkpoints (``checkpoints`` on, or auto with spot)."""
         return self.checkpoints == "on" or (self.checkpoints == "auto" and self.use_spot_instances)
+
+    @property
+    def added_env_names(self) -> tuple[str, ...]:
+        """The variables the training step adds to ``env``, sorted: :data:`CHECKPOINT_DIR_ENV` when checkpoints
+        sync another directory than ``/opt/ml/checkpoints``, and the inference-code launcher's two when the step
+        packs inference code. They count against SageMaker's 100 and may not be set in ``env``."""
+        from constructs_lib.inference_code import ENTRY_POINT_ENV, INFERENCE_CODE_ENV
+
+        names: list[str] = []
+        if self.checkpointing and self.checkpoint_local_path != DEFAULT_CHECKPOINT_LOCAL_PATH:
+            names.append(CHECKPOINT_DIR_ENV)
+        if self.inference_code is not None:
+            names += [ENTRY_POINT_ENV, INFERENCE_CODE_ENV]
+        return tuple(sorted(names))
 
     @property
     def is_local_source(self) -> bool:

@@ -213,6 +213,19 @@ def test_custom_checkpoint_location_and_local_path() -> None:
     assert args["Environment"]["CONSTRUCTS_LIB_CHECKPOINT_DIR"] == "/opt/ml/ckpt"
 
 
+def test_the_checkpoint_directory_variable_counts_against_the_job_environment_limit() -> None:
+    """SageMaker refuses a CreateTrainingJob with more than 100 environment variables: the step's own
+    variables (launcher and checkpoint directory) count, and a user's copy of them is refused."""
+    ckpt = {"checkpoints": "on", "checkpoint_local_path": "/opt/ml/ckpt"}
+    step, _ = training_step(env={f"V{i}": "x" for i in range(97)}, **ckpt)
+    assert len(step["Arguments"]["Environment"]) == 100
+    with pytest.raises(ConfigError, match="too many environment variables: 98") as info:
+        seed_training_config(env={f"V{i}": "x" for i in range(98)}, **ckpt)
+    assert "CONSTRUCTS_LIB_CHECKPOINT_DIR" in (info.value.hint or "")
+    with pytest.raises(ConfigError, match="set by the training step"):
+        seed_training_config(env={"CONSTRUCTS_LIB_CHECKPOINT_DIR": "/tmp"}, **ckpt)
+
+
 def test_spot_without_checkpoints_is_a_warning_with_a_stable_id() -> None:
     step, built = training_step(use_spot_instances=True, checkpoints="off", max_wait_seconds=100_000)
     assert "CheckpointConfig" not in step["Arguments"]
