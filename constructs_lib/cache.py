@@ -21,7 +21,7 @@ it, without importing the SDK. The loaded value has ``pipeline=None``.
   class in use (a user's own config subclass or builder).
 
 The code of each step is checked when an entry is read: the entry records the SHA-256 of each code
-package's packed ``sourcedir.tar.gz`` (:func:`~constructs_lib.packaging.source_fingerprint`); a changed
+package's packed ``sourcedir.tar.gz`` (:meth:`~constructs_lib.builders.base.CodePackage.pack`); a changed
 file in a ``source_dir`` is a miss. Not covered (turn the cache off while doing these): code patched at run
 time (monkeypatching the SDK or the library), and modules a user's builder imports beyond the one that
 defines it.
@@ -526,12 +526,9 @@ def decode_built(fields: Mapping[str, Any]) -> BuiltPipeline:
 
 # ---------------------------------------------------------------------------------------- entries
 def _code_fingerprints(built: BuiltPipeline) -> list[str]:
-    from constructs_lib.packaging import source_fingerprint
-
-    return [
-        source_fingerprint(p.source_dir, entry_point=p.entry_point, extra_files=p.extra_files)
-        for p in built.code_packages
-    ]
+    """SHA-256 of each code package's packed bytes: exactly what the construct ships (the inference code
+    directory and generated files included)."""
+    return [hashlib.sha256(p.pack()).hexdigest() for p in built.code_packages]
 
 
 def _entry_bytes(key: str, built: BuiltPipeline) -> bytes:

@@ -393,6 +393,22 @@ def test_a_changed_script_misses(environ: dict[str, str], tmp_path: Path) -> Non
     assert lookup(template, "p", environ=environ).status == "miss"  # the build reports the missing dir
 
 
+def test_a_changed_inference_handler_misses(environ: dict[str, str], tmp_path: Path) -> None:
+    """The inference code packed beside the training code is part of what the entry checks."""
+    src = _code_dir(tmp_path)
+    inference = tmp_path / "inference"
+    inference.mkdir()
+    (inference / "serve.py").write_text("def model_fn(d): ...\n")
+    template = single(
+        seed_training_config(src, inference_source_dir=str(inference), inference_entry_point="serve.py")
+    )
+    build_with_cache(template, "p", environ=environ)
+    assert lookup(template, "p", environ=environ).status == "hit"
+    (inference / "serve.py").write_text("def model_fn(d): return d\n")
+    found = lookup(template, "p", environ=environ)
+    assert (found.status, found.reason) == ("miss", "code changed: PyTorchTraining")
+
+
 # ---------------------------------------------------------------------------------------- broken entries
 def _break_truncate(data: bytes) -> bytes:
     return data[: len(data) // 2]
