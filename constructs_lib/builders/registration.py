@@ -12,6 +12,7 @@ model data (SageMaker validates it when it creates the package).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -104,10 +105,11 @@ class ModelRegistrationStepBuilder(StepBuilderBase):
         fw, py = framework_from(
             self.step_name, upstream, self.config.framework_version, self.config.py_version, scope="inference"
         )
-        builder = self
         if (fw, py) != (self.config.framework_version, self.config.py_version):
             config = self.config.model_copy(update={"framework_version": fw, "py_version": py})
             builder = type(self)(config, step_name=self.step_name, context=self.context)
+        else:
+            builder = copy.copy(self)  # for_inputs never changes self
         builder._sources = dict(upstream)
         return builder
 
