@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from typing import NamedTuple
+
 from constructs_lib import limits
 from constructs_lib.errors import ConfigError
 
-__all__ = ["check_pipeline_name", "check_role_arn", "check_step_name"]
+__all__ = ["GroupArn", "check_pipeline_name", "check_role_arn", "check_step_name", "parse_group_arn"]
 
 
 def check_step_name(name: str, *, field: str = "step_name") -> str:
@@ -51,3 +54,24 @@ def check_role_arn(value: object, field: str = "role") -> str:
             "construct takes an iam.IRole as job_role instead)",
         )
     return value
+
+
+_GROUP_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z\-]*):sagemaker:(?P<region>[a-z0-9\-]+):(?P<account>[0-9]{12}):"
+    r"model-package-group/(?P<name>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$"
+)
+
+
+class GroupArn(NamedTuple):
+    """The parts of a model package group's ARN."""
+
+    partition: str
+    region: str
+    account: str
+    name: str
+
+
+def parse_group_arn(value: str) -> GroupArn | None:
+    """The parts of ``value`` when it is a model package group's ARN, else ``None`` (a group name)."""
+    m = _GROUP_ARN.match(value)
+    return None if m is None else GroupArn(m["partition"], m["region"], m["account"], m["name"])

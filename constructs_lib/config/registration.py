@@ -25,15 +25,13 @@ from constructs_lib.config.model_pytorch import (
     check_version_pair,
 )
 from constructs_lib.errors import ConfigError
+from constructs_lib.names import parse_group_arn
 
 __all__ = ["APPROVAL_STATUSES", "ModelRegistrationConfig", "default_group_name"]
 
 #: SageMaker's model approval statuses (botocore ``ModelApprovalStatus``).
 APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
 
-_GROUP_ARN = re.compile(
-    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:[0-9]{12}:model-package-group/(?P<name>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$"
-)
 _PARAMETER = re.compile(r"^[A-Za-z0-9\-_]{1,256}$")
 
 
@@ -150,7 +148,7 @@ class ModelRegistrationConfig(StrictModel):
     @field_validator("model_package_group_arn")
     @classmethod
     def _group_arn(cls, v: str | None) -> str | None:
-        if v is not None and not _GROUP_ARN.match(v):
+        if v is not None and parse_group_arn(v) is None:
             raise ConfigError(
                 "not a model package group ARN",
                 field="model_package_group_arn",

@@ -10,7 +10,6 @@ policy that lets those accounts see its versions (cross-account promotion), and 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from aws_cdk import RemovalPolicy, Stack
@@ -18,6 +17,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from constructs_lib.constructs.policies import model_package_arns
+from constructs_lib.names import parse_group_arn
 
 __all__ = ["SHARED_GROUP_ACTIONS", "SHARED_PACKAGE_ACTIONS", "created_group_names", "model_package_groups"]
 
@@ -26,12 +26,10 @@ SHARED_GROUP_ACTIONS = ("sagemaker:DescribeModelPackageGroup",)
 #: ... and on its versions.
 SHARED_PACKAGE_ACTIONS = ("sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages")
 
-_ARN = re.compile(r"^arn:")
-
 
 def created_group_names(groups: Sequence[str]) -> list[str]:
     """The groups the construct creates: those named by name (not by ARN), sorted, unique."""
-    return sorted({g for g in groups if not _ARN.match(g)})
+    return sorted({g for g in groups if parse_group_arn(g) is None})
 
 
 def model_package_groups(

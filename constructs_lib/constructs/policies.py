@@ -10,7 +10,6 @@ resource that holds the library's statements (never on a role or parent that als
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ from constructs_lib.constructs.nag import (
     R_STAR,
 )
 from constructs_lib.errors import SynthError
+from constructs_lib.names import parse_group_arn
 
 __all__ = [
     "MODEL_PACKAGE_GROUP_ACTIONS",
@@ -75,23 +75,18 @@ RESOURCE_ACTIONS: Mapping[str, tuple[str, ...]] = {
 #: it, and creates it when it does not exist yet).
 MODEL_PACKAGE_GROUP_ACTIONS = ("sagemaker:DescribeModelPackageGroup", "sagemaker:CreateModelPackageGroup")
 
-_GROUP_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z\-]*):sagemaker:(?P<region>[a-z0-9\-]+):(?P<account>[0-9]{12}):"
-    r"model-package-group/(?P<name>[A-Za-z0-9\-]+)$"
-)
-
 
 def model_package_arns(stack: Stack, group: str) -> tuple[str, str]:
     """``(group ARN, ARN of its packages "<group>/*")`` of ``group``: a name (a group of ``stack``'s account
     and region) or an existing group's ARN. Unlike job ARNs, model package ARNs keep the group name's case
     (``model-package/modelPackageGroupTurbine/1``)."""
-    m = _GROUP_ARN.match(group)
-    if m is None:
+    arn = parse_group_arn(group)
+    if arn is None:
         base = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}"
         name = group
     else:
-        base = f"arn:{m.group('partition')}:sagemaker:{m.group('region')}:{m.group('account')}"
-        name = m.group("name")
+        base = f"arn:{arn.partition}:sagemaker:{arn.region}:{arn.account}"
+        name = arn.name
     return f"{base}:model-package-group/{name}", f"{base}:model-package/{name}/*"
 
 
