@@ -11,6 +11,7 @@ from constructs_lib.errors import SynthError
 from constructs_lib.placeholders import PLACEHOLDER_PATTERN
 
 __all__ = [
+    "DEFINITION_PREFIX",
     "as_executed",
     "canonical_json",
     "check_definition_size",
@@ -19,6 +20,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: Key prefix in the artifact bucket of definitions stored in S3 (``<prefix>/<pipeline>/<sha256>.json``).
+DEFINITION_PREFIX = "pipeline-definitions"
 
 
 def definition_max_chars() -> int:

@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover - imported where used: a pipeline without 
 from constructs_lib import limits, placeholders
 from constructs_lib.access import parse_s3_uri
 from constructs_lib.config.base import check_s3_uri
+from constructs_lib.definition import DEFINITION_PREFIX
 from constructs_lib.errors import ConfigError
 from constructs_lib.provenance import (
     PROVENANCE_TAG_KEYS,
@@ -632,7 +633,7 @@ class OperationsContext:
 
     def writes(self) -> list[tuple[str, str]]:
         """``(bucket name, key prefix)`` the pipeline writes below (definitions stored in S3 included)."""
-        found = [(self.artifact_bucket.bucket_name, "pipeline-definitions/")]
+        found = [(self.artifact_bucket.bucket_name, f"{DEFINITION_PREFIX}/")]
         for access in self.built.access.values():
             for uri in access.writes:
                 loc = parse_s3_uri(uri)

@@ -67,7 +67,13 @@ from constructs_lib.constructs.props import (
 )
 from constructs_lib.constructs.storage import ArtifactStorage
 from constructs_lib.context import Infrastructure
-from constructs_lib.definition import canonical_json, check_definition_size, find_placeholders, substitute
+from constructs_lib.definition import (
+    DEFINITION_PREFIX,
+    canonical_json,
+    check_definition_size,
+    find_placeholders,
+    substitute,
+)
 from constructs_lib.errors import ConfigError, ConstructsLibError, SynthError
 from constructs_lib.template import BuiltPipeline, PipelineBuilderTemplate
 
@@ -86,9 +92,6 @@ __all__ = [
     "SageMakerPipeline",
     "concrete_region",
 ]
-
-#: Key prefix, in the artifact bucket, of definitions stored in S3.
-DEFINITION_PREFIX = "pipeline-definitions"
 
 #: Id of the warning added when a passed-in role is immutable and could not be given its permissions.
 ROLE_NOT_MODIFIED_WARNING_ID = "constructs_lib:role-not-modified"

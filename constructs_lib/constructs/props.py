@@ -19,7 +19,6 @@ from aws_cdk import aws_s3 as s3
 from constructs_lib import limits
 from constructs_lib.config.base import check_s3_uri
 from constructs_lib.constructs.operations import (
-    PROVENANCE_TAG_KEYS,
     DataArrivalTrigger,
     PipelineAlerts,
     PipelineSchedule,
@@ -29,6 +28,7 @@ from constructs_lib.constructs.operations import (
 )
 from constructs_lib.errors import ConfigError
 from constructs_lib.names import check_pipeline_name
+from constructs_lib.provenance import PROVENANCE_PREFIX, PROVENANCE_TAG_KEYS
 from constructs_lib.template import PipelineBuilderTemplate
 
 if (
@@ -303,7 +303,7 @@ class PipelineProps:
                 value=self.tags,
                 hint='e.g. {"team": "ml"}',
             )
-        object.__setattr__(self, "tags", check_tags(self.tags, reserved=len(PROVENANCE_TAG_KEYS)))
+        object.__setattr__(self, "tags", check_tags(self.tags))
         object.__setattr__(self, "schedule", check_schedules(self.schedule))
         object.__setattr__(self, "trigger", check_triggers(self.trigger))
         object.__setattr__(self, "alerts", check_alerts(self.alerts))
@@ -445,10 +445,10 @@ def _require(value: object, field: str, attributes: tuple[str, ...], hint: str) 
         )
 
 
-def check_tags(tags: Mapping[str, str], *, reserved: int = 0) -> dict[str, str]:
-    """SageMaker's tag rules (botocore ``TagKey``/``TagValue``/``TagList``), ``reserved`` of the allowed
-    number left for the library's provenance tags (whose ``constructs-lib:`` prefix is refused); returns
-    the tags sorted."""
+def check_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """SageMaker's tag rules (botocore ``TagKey``/``TagValue``/``TagList``), with room left for the
+    library's provenance tags (whose ``constructs-lib:`` prefix is refused); returns the tags sorted."""
+    reserved = len(PROVENANCE_TAG_KEYS)
     key_shape = limits.shape("TagKey")
     value_shape = limits.shape("TagValue")
     list_shape = limits.shape("TagList")
@@ -456,8 +456,7 @@ def check_tags(tags: Mapping[str, str], *, reserved: int = 0) -> dict[str, str]:
         raise ConfigError(
             f"too many tags: {len(tags)}",
             field="tags",
-            hint=f"SageMaker allows at most {list_shape.max}"
-            + (f", and {reserved} are the pipeline's provenance tags" if reserved else ""),
+            hint=f"SageMaker allows at most {list_shape.max}, and {reserved} are the pipeline's provenance tags",
         )
     for key, value in tags.items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -471,9 +470,9 @@ def check_tags(tags: Mapping[str, str], *, reserved: int = 0) -> dict[str, str]:
             )
         if key.lower().startswith("aws:"):
             raise ConfigError("tag keys starting with 'aws:' are reserved by AWS", field="tags", value=key)
-        if reserved and key.lower().startswith("constructs-lib:"):
+        if key.lower().startswith(PROVENANCE_PREFIX):
             raise ConfigError(
-                "tag keys starting with 'constructs-lib:' are the library's provenance tags",
+                f"tag keys starting with {PROVENANCE_PREFIX!r} are the library's provenance tags",
                 field="tags",
                 value=key,
                 hint="use another prefix",
