@@ -18,6 +18,7 @@ from constructs_lib.builders.base import (
     StepBuilderBase,
     static_uris,
 )
+from constructs_lib.builders.serving import pytorch_image_uri
 from constructs_lib.builders.settings import BuildWarning, InstanceChoice
 from constructs_lib.config.base import SCRIPTS_DIR
 from constructs_lib.config.hyperparameters import HYPERPARAMETERS_FILE
@@ -315,7 +316,6 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
         checkpoint_base = self.checkpoint_base()
         infra = self.context.infrastructure
         with sdk():
-            from sagemaker import image_uris
             from sagemaker.pytorch import PyTorch
             from sagemaker.workflow.execution_variables import ExecutionVariables
             from sagemaker.workflow.functions import Join
@@ -334,13 +334,13 @@ class PyTorchTrainingStepBuilder(StepBuilderBase):
                     on="/", values=[checkpoint_base, ExecutionVariables.PIPELINE_EXECUTION_ID]
                 )
                 spot["checkpoint_local_path"] = config.checkpoint_local_path
-            image = image_uris.retrieve(
-                "pytorch",
+            image = pytorch_image_uri(
                 self.context.region,
-                version=config.framework_version,
-                py_version=config.py_version,
-                instance_type=config.training_instance_type,
-                image_scope="training",
+                config.framework_version,
+                config.py_version,
+                config.training_instance_type,
+                scope="training",
+                step=self.step_name,
             )
             return PyTorch(
                 entry_point=self.sagemaker_entry_point(),
