@@ -10,6 +10,7 @@ from typing import Any
 
 from constructs_lib.config.hyperparameters import TabularClassifierHyperparameters
 from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
+from constructs_lib.inference_code import REFERENCE_TRAINING_DIR
 
 __all__ = [
     "LIFECYCLE_EDGES",
@@ -23,9 +24,6 @@ __all__ = [
     "seed_hyperparameters",
     "seed_training_config",
 ]
-
-#: The reference training code shipped in the package (``train.py`` + ``requirements.txt``).
-REFERENCE_TRAINING_DIR = Path(__file__).resolve().parent / "scripts" / "pytorch_training"
 
 #: The seed's example CodeArtifact repository.
 SEED_CA_REPOSITORY_ARN = "arn:aws:codeartifact:us-east-1:123456789012:repository/my-domain/my-repo"

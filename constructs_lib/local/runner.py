@@ -80,7 +80,7 @@ from constructs_lib.config.training_pytorch import PyTorchTrainingConfig
 from constructs_lib.contracts.training_pytorch import PYTORCH_TRAINING_CONTRACT
 from constructs_lib.errors import ConfigError, ConstructsLibError
 from constructs_lib.metrics import extract_metrics
-from constructs_lib.packaging import deterministic_tar_gz, pack_source_dir
+from constructs_lib.packaging import deterministic_tar_gz
 
 __all__ = [
     "CHANNEL",
@@ -167,7 +167,9 @@ class LocalRunError(ConstructsLibError, RuntimeError):
 
 def reference_source_dir() -> Path:
     """The reference training code shipped in the package (``constructs_lib/scripts/pytorch_training``)."""
-    return Path(__file__).resolve().parent.parent / "scripts" / "pytorch_training"
+    from constructs_lib.inference_code import REFERENCE_TRAINING_DIR
+
+    return REFERENCE_TRAINING_DIR
 
 
 def local_host_names(count: int) -> list[str]:
@@ -405,10 +407,10 @@ def _job_arguments(config: PyTorchTrainingConfig, region: str) -> tuple[dict[str
     builder = PyTorchTrainingStepBuilder(config, region=region)
     # as an execution with the parameters' defaults runs them (instance type/count choices, checkpoint joins)
     arguments = builder.training_job_arguments(executed=True)
-    packages = builder.code_packages()
-    if packages:
-        return arguments, packages[0].pack()
-    return arguments, pack_source_dir(config.source_dir, entry_point=config.training_entry_point)
+    # a local source_dir (checked by the caller) is exactly one code package: launcher and inference code
+    # included, as the construct ships it
+    (package,) = builder.code_packages()
+    return arguments, package.pack()
 
 
 def _container_path(base: Path, container_path: str) -> Path:
