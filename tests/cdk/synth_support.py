@@ -15,9 +15,9 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
+from support.intrinsics import Physical, resolve
 
 from constructs_lib.constructs.pipeline import SageMakerPipeline
-from constructs_lib.intrinsics import Physical, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"

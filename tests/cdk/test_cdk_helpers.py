@@ -4,11 +4,11 @@ cdk-nag's reference flattening."""
 from __future__ import annotations
 
 import pytest
+from support.intrinsics import Physical, resolve
 
 from constructs_lib.constructs.nag import flatten_cfn_reference
 from constructs_lib.constructs.policies import RESOURCE_ACTIONS, ordered_kinds
 from constructs_lib.errors import SynthError
-from constructs_lib.intrinsics import Physical, resolve
 
 
 def test_every_resource_type_maps_to_actions_and_unknown_ones_are_refused() -> None:

@@ -7,11 +7,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from support.intrinsics import resolve
 from synth_support import ACCOUNT, DEV_TAGS, PIPELINE_NAME, REGION, Synth, fake_physical
 
 from constructs_lib.constructs.pipeline import DEFAULT_INLINE_THRESHOLD_CHARS, DEFINITION_PREFIX
 from constructs_lib.definition import find_placeholders
-from constructs_lib.intrinsics import resolve
 
 
 def _deployment(synth: Synth) -> tuple[str, dict[str, Any]]:

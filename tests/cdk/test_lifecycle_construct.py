@@ -8,6 +8,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from support.intrinsics import resolve
 from synth_support import (
     ACCOUNT,
     CONTEXT,
@@ -23,7 +24,6 @@ from synth_support import (
 from constructs_lib import ConfigError
 from constructs_lib.constructs import SageMakerPipeline
 from constructs_lib.examples import lifecycle_template, seed_dag_template
-from constructs_lib.intrinsics import resolve
 
 
 def _pipeline_role(synth: Synth) -> dict[str, Any]:

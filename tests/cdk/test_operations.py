@@ -17,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match
+from support.intrinsics import resolve
 from synth_support import ACCOUNT, CONTEXT, INPUT_PARAM, PIPELINE_NAME, REGION, Synth, by_sid, fake_physical
 
 import constructs_lib
@@ -42,7 +43,6 @@ from constructs_lib.constructs.operations import (
     config_sha256,
 )
 from constructs_lib.errors import ConfigError
-from constructs_lib.intrinsics import resolve
 from constructs_lib.template import PipelineParameter
 from constructs_lib.verify import provenance_lines
 

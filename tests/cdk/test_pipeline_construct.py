@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
+from support.intrinsics import resolve
 from synth_support import (
     ACCOUNT,
     DEV_TAGS,
@@ -23,7 +24,6 @@ from synth_support import (
 from constructs_lib import placeholders
 from constructs_lib.constructs.storage import DATA_DELETED_WARNING_ID
 from constructs_lib.definition import find_placeholders
-from constructs_lib.intrinsics import resolve
 from constructs_lib.metrics import metric_definitions
 
 SEED_CA = "arn:aws:codeartifact:us-east-1:123456789012:repository/my-domain/my-repo"

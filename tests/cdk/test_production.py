@@ -24,9 +24,8 @@ def _role(synth: Synth, name: str) -> dict[str, Any]:
 
 
 def _resolved(synth: Synth, value: Any) -> Any:
+    from support.intrinsics import resolve
     from synth_support import fake_physical
-
-    from constructs_lib.intrinsics import resolve
 
     return resolve(value, fake_physical(synth.json))
 

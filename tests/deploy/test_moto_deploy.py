@@ -147,7 +147,7 @@ def _physical(aws) -> tuple[dict[str, str], dict[str, str]]:  # type: ignore[no-
 
 
 def _resolver(aws, template: dict[str, Any]):  # type: ignore[no-untyped-def]
-    from constructs_lib.intrinsics import Physical
+    from support.intrinsics import Physical
 
     refs, types = _physical(aws)
     iam = aws("iam")
@@ -215,8 +215,9 @@ def test_buckets_roles_and_policies_exist(aws, deployed) -> None:  # type: ignor
 
 
 def test_pipeline_definition_resolves_and_registers(aws, deployed) -> None:  # type: ignore[no-untyped-def]
+    from support.intrinsics import pipeline_definitions
+
     from constructs_lib.definition import find_placeholders
-    from constructs_lib.intrinsics import pipeline_definitions
 
     physical, refs, types = _resolver(aws, deployed)
     ((pipeline_logical, definition),) = pipeline_definitions(deployed, physical).items()
@@ -262,7 +263,7 @@ def test_update_keeps_buckets_and_data(aws, deployed, tmp_path_factory: pytest.T
     assert {k: v for k, v in refs_after.items() if types_after[k] == "AWS::S3::Bucket"} == buckets_before
     assert s3.get_object(Bucket=artifact, Key="keep/me.txt")["Body"].read() == b"still here"
     physical, _, _ = _resolver(aws, template)
-    from constructs_lib.intrinsics import pipeline_definitions
+    from support.intrinsics import pipeline_definitions
 
     (definition,) = pipeline_definitions(template, physical).values()
     args = definition["Steps"][0]["Arguments"]

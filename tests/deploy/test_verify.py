@@ -54,7 +54,7 @@ def _synth(outdir: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def deployed(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
     """cdk.out of the stack, deployed to moto; its pipeline registered with the template's tags."""
-    from constructs_lib.intrinsics import Physical, pipeline_definitions
+    from support.intrinsics import Physical, pipeline_definitions
 
     cdk_out = tmp_path_factory.mktemp("verify") / "cdk.out"
     template = _synth(cdk_out)

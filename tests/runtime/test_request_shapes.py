@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from botocore.model import Shape, StructureShape
 from botocore.validate import ParamValidator
+from support.intrinsics import resolve
 from support.runtime_calls import EXECUTION_ID, job_name, typed_physical
 from synth_support import Synth, fake_physical
 
-from constructs_lib.intrinsics import resolve
 from constructs_lib.limits import isolated_botocore_session
 
 #: Step type -> (operation, the name member SageMaker Pipelines sets, or None).

@@ -24,8 +24,8 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
-from constructs_lib.intrinsics import Physical, resolve
 from support.iam_eval import Decision, Request, Statement, evaluate, statements_of
+from support.intrinsics import Physical, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The CDK bootstrap template of the pinned CDK CLI (``package.json``): the assets bucket's policy.
