@@ -25,7 +25,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -82,18 +82,12 @@ class Job:
         return self.instance_count * TYPICAL_MINUTES[self.step]
 
 
-def _all_steps(steps: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    for step in steps:
-        yield step
-        if step.get("Type") == "Condition":
-            arguments = step.get("Arguments", {})
-            yield from _all_steps([*arguments.get("IfSteps", []), *arguments.get("ElseSteps", [])])
-
-
 def count_jobs(definition: Mapping[str, Any]) -> list[Job]:
     """Every job-starting step of ``definition`` (condition branches included), in definition order."""
+    from constructs_lib.definition import all_steps
+
     jobs: list[Job] = []
-    for step in _all_steps(definition.get("Steps", [])):
+    for step in all_steps(definition.get("Steps", [])):
         args = step.get("Arguments", {})
         kind = step.get("Type")
         if kind == "Training":

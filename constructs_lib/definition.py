@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from constructs_lib import limits
@@ -12,6 +12,7 @@ from constructs_lib.placeholders import PLACEHOLDER_PATTERN
 
 __all__ = [
     "DEFINITION_PREFIX",
+    "all_steps",
     "as_executed",
     "canonical_json",
     "check_definition_size",
@@ -118,3 +119,13 @@ def as_executed(obj: T, parameters: Mapping[str, Any], execution_id: str = "loca
 
     result: T = evaluate(obj)
     return result
+
+
+def all_steps(steps: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """Every step of a definition's ``Steps``, those in a Condition step's ``IfSteps``/``ElseSteps``
+    included (depth first, in definition order)."""
+    for step in steps:
+        yield step
+        if step.get("Type") == "Condition":
+            arguments = step.get("Arguments", {})
+            yield from all_steps([*arguments.get("IfSteps", []), *arguments.get("ElseSteps", [])])

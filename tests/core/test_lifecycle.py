@@ -31,6 +31,7 @@ from constructs_lib import (
     PyTorchTrainingStepBuilder,
 )
 from constructs_lib.builders.base import StepResult
+from constructs_lib.definition import all_steps
 from constructs_lib.examples import (
     REFERENCE_TRAINING_DIR,
     lifecycle_config_map,
@@ -53,16 +54,7 @@ def built() -> Any:
 
 def steps_by_name(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every step, those in condition branches included."""
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(steps: list[dict[str, Any]]) -> None:
-        for step in steps:
-            found[step["Name"]] = step
-            walk(step.get("Arguments", {}).get("IfSteps", []) if step["Type"] == "Condition" else [])
-            walk(step.get("Arguments", {}).get("ElseSteps", []) if step["Type"] == "Condition" else [])
-
-    walk(definition["Steps"])
-    return found
+    return {step["Name"]: dict(step) for step in all_steps(definition["Steps"])}
 
 
 def own_code(tmp_path: Path, handler: str = "serve.py") -> tuple[Path, Path]:

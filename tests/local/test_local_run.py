@@ -272,18 +272,11 @@ def test_model_tar_reloads_and_predicts(
 # ============================================================================ evaluation and serving of it
 def _lifecycle_steps() -> dict[str, dict[str, Any]]:
     """The lifecycle example's steps (condition branches included), as the pipeline definition holds them."""
+    from constructs_lib.definition import all_steps
     from constructs_lib.examples import lifecycle_template
 
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(steps: list[dict[str, Any]]) -> None:
-        for step in steps:
-            found[step["Name"]] = step
-            if step["Type"] == "Condition":
-                walk([*step["Arguments"]["IfSteps"], *step["Arguments"]["ElseSteps"]])
-
-    walk(lifecycle_template().build("local-lifecycle").definition["Steps"])
-    return found
+    steps = lifecycle_template().build("local-lifecycle").definition["Steps"]
+    return {step["Name"]: dict(step) for step in all_steps(steps)}
 
 
 def test_the_evaluation_step_scores_the_locally_trained_model(

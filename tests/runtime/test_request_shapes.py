@@ -23,6 +23,7 @@ from support.intrinsics import resolve
 from support.runtime_calls import EXECUTION_ID, job_name, typed_physical
 from synth_support import Synth, fake_physical
 
+from constructs_lib.definition import all_steps
 from constructs_lib.limits import isolated_botocore_session
 
 #: Step type -> (operation, the name member SageMaker Pipelines sets, or None).
@@ -51,13 +52,6 @@ def definitions(runtime_app: Mapping[str, Synth]) -> Iterator[tuple[str, dict[st
             body = res["Properties"]["PipelineDefinition"].get("PipelineDefinitionBody")
             assert body is not None, f"{name}/{logical}: the definition is not inline"
             yield f"{name}/{logical}", json.loads(resolve(body, physical))
-
-
-def all_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for step in steps:
-        yield step
-        if step["Type"] == "Condition":
-            yield from all_steps([*step["Arguments"]["IfSteps"], *step["Arguments"]["ElseSteps"]])
 
 
 class _Values:

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
+from constructs_lib.definition import all_steps
 from support.iam_eval import Decision, Request, Statement, evaluate, statements_of
 from support.intrinsics import Physical, resolve
 
@@ -775,7 +776,7 @@ class _Execution:
     ) -> None:
         self.parameters = {p["Name"]: p for p in definition.get("Parameters", [])}
         self.steps: dict[str, Mapping[str, Any]] = {}
-        for step in _all_steps(definition.get("Steps", [])):
+        for step in all_steps(definition.get("Steps", [])):
             self.steps[step["Name"]] = step
         self.pipeline_arn = pipeline_arn
         self.overrides = dict(overrides or {})
@@ -821,14 +822,6 @@ class _Execution:
             if rest in ("ModelName", "TrainingJobName", "ProcessingJobName", "TransformJobName"):
                 return job_name(step["Name"])
         raise CallListError(f"{where}: cannot evaluate {{'Get': {path!r}}}")
-
-
-def _all_steps(steps: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    for step in steps:
-        yield step
-        args = step.get("Arguments", {})
-        if step.get("Type") == "Condition":
-            yield from _all_steps([*args.get("IfSteps", []), *args.get("ElseSteps", [])])
 
 
 def bootstrap_bucket_policy(bucket: str) -> list[Statement]:
@@ -1174,7 +1167,7 @@ class _PipelineRun:
 
 
 def _run_steps(b: _Builder, run: _PipelineRun, ex: _Execution, overridable: bool) -> None:
-    for step in _all_steps(run.definition.get("Steps", [])):
+    for step in all_steps(run.definition.get("Steps", [])):
         handler = _STEP_HANDLERS.get(step.get("Type", ""))
         if handler is None:
             raise CallListError(
