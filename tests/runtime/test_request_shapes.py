@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from botocore.model import Shape, StructureShape
 from botocore.validate import ParamValidator
-from support.intrinsics import resolve
+from support.intrinsics import pipeline_definitions
 from support.runtime_calls import EXECUTION_ID, job_name, typed_physical
 from synth_support import Synth, fake_physical
 
@@ -45,13 +45,11 @@ def sagemaker_model() -> Any:
 
 def definitions(runtime_app: Mapping[str, Synth]) -> Iterator[tuple[str, dict[str, Any]]]:
     for name, synth in sorted(runtime_app.items()):
-        physical = typed_physical(synth.json, fake_physical(synth.json))
-        for logical, res in synth.json["Resources"].items():
-            if res["Type"] != "AWS::SageMaker::Pipeline":
-                continue
-            body = res["Properties"]["PipelineDefinition"].get("PipelineDefinitionBody")
-            assert body is not None, f"{name}/{logical}: the definition is not inline"
-            yield f"{name}/{logical}", json.loads(resolve(body, physical))
+        found = pipeline_definitions(synth.json, typed_physical(synth.json, fake_physical(synth.json)))
+        pipelines = [k for k, r in synth.json["Resources"].items() if r["Type"] == "AWS::SageMaker::Pipeline"]
+        assert sorted(found) == sorted(pipelines), f"{name}: a definition is not inline"
+        for logical, definition in sorted(found.items()):
+            yield f"{name}/{logical}", definition
 
 
 class _Values:
