@@ -97,6 +97,14 @@ class Synth:
                 return str(h)
         return ""
 
+    def role(self, contains: str) -> dict[str, Any]:
+        """The ``AWS::IAM::Role`` whose logical id contains ``contains``."""
+        return self.one("AWS::IAM::Role", contains)[1]
+
+    def resolved(self, value: Any) -> Any:
+        """``value`` (a part of the template) with its intrinsics resolved against :func:`fake_physical`."""
+        return resolve(value, fake_physical(self.json))
+
     def definition(self, physical: Physical | None = None) -> dict[str, Any]:
         """The pipeline's inline definition resolved against ``physical`` (default: :func:`fake_physical`)."""
         _, pipe = self.one("AWS::SageMaker::Pipeline")

@@ -17,8 +17,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match
-from support.intrinsics import resolve
-from synth_support import ACCOUNT, CONTEXT, INPUT_PARAM, PIPELINE_NAME, REGION, Synth, by_sid, fake_physical
+from synth_support import ACCOUNT, CONTEXT, INPUT_PARAM, PIPELINE_NAME, REGION, Synth, by_sid
 
 import constructs_lib
 from constructs_lib import examples
@@ -70,10 +69,6 @@ def _warnings(scope: cdk.Stack) -> list[str]:
     ]
 
 
-def _value(synth: Synth, value: Any) -> Any:
-    return resolve(value, fake_physical(synth.json))
-
-
 # --------------------------------------------------------------------------------------- IPipeline
 def test_the_construct_is_an_ipipeline(cdk_scheduler_target: Synth) -> None:
     pipeline = cdk_scheduler_target.pipeline
@@ -82,7 +77,7 @@ def test_the_construct_is_an_ipipeline(cdk_scheduler_target: Synth) -> None:
     assert ipipeline.pipeline_name == PIPELINE_NAME
     assert ipipeline.pipeline_ref.pipeline_name == PIPELINE_NAME
     assert (
-        _value(cdk_scheduler_target, cdk.Stack.of(pipeline).resolve(ipipeline.pipeline_arn)) == PIPELINE_ARN
+        cdk_scheduler_target.resolved(cdk.Stack.of(pipeline).resolve(ipipeline.pipeline_arn)) == PIPELINE_ARN
     )
     assert pipeline.env.region == REGION and pipeline.stack is cdk_scheduler_target.stack
 
@@ -91,7 +86,7 @@ def test_cdk_scheduler_target_starts_exactly_this_pipeline(cdk_scheduler_target:
     """THEN the schedule targets the pipeline's ARN, and the role CDK made may start this pipeline only."""
     (schedule,) = cdk_scheduler_target.resources("AWS::Scheduler::Schedule").values()
     target = schedule["Properties"]["Target"]
-    assert _value(cdk_scheduler_target, target["Arn"]) == PIPELINE_ARN
+    assert cdk_scheduler_target.resolved(target["Arn"]) == PIPELINE_ARN
     assert target["SageMakerPipelineParameters"]["PipelineParameterList"][0]["Name"] == INPUT_PARAM
     role_logical = target["RoleArn"]["Fn::GetAtt"][0]
     role = cdk_scheduler_target.json["Resources"][role_logical]
@@ -104,7 +99,7 @@ def test_cdk_scheduler_target_starts_exactly_this_pipeline(cdk_scheduler_target:
         if {"Ref": role_logical} in p["Properties"]["Roles"]
     ]
     statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
-    assert [(s["Action"], _value(cdk_scheduler_target, s["Resource"])) for s in statements] == [
+    assert [(s["Action"], cdk_scheduler_target.resolved(s["Resource"])) for s in statements] == [
         ("sagemaker:StartPipelineExecution", PIPELINE_ARN)
     ]
 
@@ -128,7 +123,7 @@ def test_daily_schedule_of_the_example(operations_example: Synth) -> None:
     assert props["ScheduleExpressionTimezone"] == "Europe/Berlin"
     assert props["State"] == "ENABLED" and props["FlexibleTimeWindow"] == {"Mode": "OFF"}
     target = props["Target"]
-    assert _value(operations_example, target["Arn"]) == (
+    assert operations_example.resolved(target["Arn"]) == (
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{OPS_PIPELINE}"
     )
     (param,) = target["SageMakerPipelineParameters"]["PipelineParameterList"]
@@ -136,7 +131,7 @@ def test_daily_schedule_of_the_example(operations_example: Synth) -> None:
         k for k in operations_example.resources("AWS::S3::Bucket") if k.startswith("LandingStorageArtifact")
     )
     assert param["Name"] == "RawDataS3Uri"
-    assert _value(operations_example, param["Value"]) == f"s3://phys-{landing.lower()}/incoming/"
+    assert operations_example.resolved(param["Value"]) == f"s3://phys-{landing.lower()}/incoming/"
 
 
 def test_schedule_role_may_start_this_pipeline_and_nothing_else(operations_example: Synth) -> None:
@@ -152,7 +147,7 @@ def test_schedule_role_may_start_this_pipeline_and_nothing_else(operations_examp
     ]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "sagemaker:StartPipelineExecution" and statement["Effect"] == "Allow"
-    assert _value(operations_example, statement["Resource"]) == (
+    assert operations_example.resolved(statement["Resource"]) == (
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{OPS_PIPELINE}"
     )
 
@@ -273,7 +268,7 @@ def test_trigger_rule_of_the_example(operations_example: Synth) -> None:
     }
     (target,) = props["Targets"]
     assert (
-        _value(operations_example, target["Arn"])
+        operations_example.resolved(target["Arn"])
         == f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{OPS_PIPELINE}"
     )
     assert target["SageMakerPipelineParameters"]["PipelineParameterList"] == [
@@ -419,7 +414,7 @@ def test_alert_rules_match_this_pipeline_and_name_execution_and_step(operations_
     execution = next(r for k, r in rules.items() if "ExecutionStatus" in k)
     step = next(r for k, r in rules.items() if "StepFailed" in k)
     arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{OPS_PIPELINE}"
-    pattern = _value(operations_example, execution["EventPattern"])
+    pattern = operations_example.resolved(execution["EventPattern"])
     assert pattern == {
         "source": ["aws.sagemaker"],
         "detail-type": [EXECUTION_STATUS_EVENT],
@@ -428,11 +423,11 @@ def test_alert_rules_match_this_pipeline_and_name_execution_and_step(operations_
             "pipelineArn": [{"equals-ignore-case": arn}],
         },
     }
-    assert _value(operations_example, step["EventPattern"])["detail"] == {
+    assert operations_example.resolved(step["EventPattern"])["detail"] == {
         "currentStepStatus": ["Failed"],
         "pipelineArn": [{"equals-ignore-case": arn}],
     }
-    assert _value(operations_example, step["EventPattern"])["detail-type"] == [STEP_STATUS_EVENT]
+    assert operations_example.resolved(step["EventPattern"])["detail-type"] == [STEP_STATUS_EVENT]
     (target,) = execution["Targets"]
     transformer = target["InputTransformer"]
     assert transformer["InputPathsMap"] == {

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-from support.intrinsics import resolve
 from synth_support import (
     ACCOUNT,
     DEV_TAGS,
@@ -17,7 +15,6 @@ from synth_support import (
     REGION,
     Synth,
     by_sid,
-    fake_physical,
     policy_statements,
 )
 
@@ -28,14 +25,6 @@ from constructs_lib.metrics import metric_definitions
 
 SEED_CA = "arn:aws:codeartifact:us-east-1:123456789012:repository/my-domain/my-repo"
 CA_DOMAIN = "arn:aws:codeartifact:us-east-1:123456789012:domain/my-domain"
-
-
-def _role(synth: Synth, name: str) -> dict[str, Any]:
-    return synth.one("AWS::IAM::Role", name)[1]
-
-
-def _resolved(synth: Synth, value: Any) -> Any:
-    return resolve(value, fake_physical(synth.json))
 
 
 # ---------------------------------------------------------------------------------------------- pipeline
@@ -196,8 +185,8 @@ def test_no_managed_policies_and_sagemaker_trust(example: Synth) -> None:
 
 
 def test_job_role_statements_are_exact(example: Synth) -> None:
-    statements = policy_statements(_role(example, "JobRole"))
-    resolved = {s["Sid"]: _resolved(example, s) for s in statements}
+    statements = policy_statements(example.role("JobRole"))
+    resolved = {s["Sid"]: example.resolved(s) for s in statements}
     bucket_logical, _ = example.one("AWS::S3::Bucket", "ArtifactBucket")
     bucket_arn = f"arn:aws:s3:::phys-{bucket_logical.lower()}"
     prefix = f"{PIPELINE_NAME}/PyTorchTraining"
@@ -280,8 +269,8 @@ def test_job_role_statements_are_exact(example: Synth) -> None:
 
 
 def test_pipeline_role_statements_are_exact(example: Synth) -> None:
-    statements = policy_statements(_role(example, "PipelineRole"))
-    resolved = {s["Sid"]: _resolved(example, s) for s in statements}
+    statements = policy_statements(example.role("PipelineRole"))
+    resolved = {s["Sid"]: example.resolved(s) for s in statements}
     job_role_logical, _ = example.one("AWS::IAM::Role", "JobRole")
     jobs = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/*"
     assert resolved == {
@@ -307,7 +296,7 @@ def test_pipeline_role_statements_are_exact(example: Synth) -> None:
 
 
 def test_codeartifact_statements_absent_without_repository_arn(no_codeartifact: Synth) -> None:
-    sids = by_sid(policy_statements(_role(no_codeartifact, "JobRole")))
+    sids = by_sid(policy_statements(no_codeartifact.role("JobRole")))
     assert not [s for s in sids if s.startswith("CodeArtifact")]
     assert "codeartifact" not in json.dumps(no_codeartifact.json)
     assert "sts:GetServiceBearerToken" not in json.dumps(no_codeartifact.json)
@@ -318,15 +307,14 @@ def test_codeartifact_statements_absent_without_repository_arn(no_codeartifact: 
 def test_dag_pipeline_grants_processing_and_model_steps(dag_example: Synth) -> None:
     types = sorted({s["Type"] for s in dag_example.definition()["Steps"]})
     assert "Processing" in types and "Training" in types
-    pipeline_sids = by_sid(policy_statements(_role(dag_example, "PipelineRole")))
+    pipeline_sids = by_sid(policy_statements(dag_example.role("PipelineRole")))
     assert "RunProcessingJob" in pipeline_sids and "RunTrainingJob" in pipeline_sids
     if "Model" in types:
-        assert _resolved(dag_example, pipeline_sids["RunModel"])["Resource"] == (
+        assert dag_example.resolved(pipeline_sids["RunModel"])["Resource"] == (
             f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/*"
         )
     job = {
-        k: _resolved(dag_example, v)
-        for k, v in by_sid(policy_statements(_role(dag_example, "JobRole"))).items()
+        k: dag_example.resolved(v) for k, v in by_sid(policy_statements(dag_example.role("JobRole"))).items()
     }
     assert job["WriteLogs"]["Resource"] == [
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs:log-stream:*",
@@ -379,7 +367,7 @@ def test_kms_key_rotates_and_encrypts_the_bucket(dev_s3: Synth) -> None:
             },
         }
     ]
-    sids = by_sid(policy_statements(_role(dev_s3, "JobRole")))
+    sids = by_sid(policy_statements(dev_s3.role("JobRole")))
     assert sids["UseBucketKey"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert sids["UseBucketKey"]["Resource"] == {"Fn::GetAtt": [key_logical, "Arn"]}
 
@@ -409,10 +397,10 @@ def test_byo_bucket_and_role(byo_bucket: Synth) -> None:
     assert len(job_policy) == 1
     assert job_policy[0]["Properties"]["Roles"] == ["team-sagemaker-jobs"]
     statements = by_sid(job_policy[0]["Properties"]["PolicyDocument"]["Statement"])
-    assert _resolved(byo_bucket, statements["WriteOutputs"])["Resource"] == (
+    assert byo_bucket.resolved(statements["WriteOutputs"])["Resource"] == (
         f"arn:aws:s3:::{EXISTING_BUCKET}/{PIPELINE_NAME}/PyTorchTraining/model/*"
     )
-    pass_role = by_sid(policy_statements(_role(byo_bucket, "PipelineRole")))["PassJobRole"]
+    pass_role = by_sid(policy_statements(byo_bucket.role("PipelineRole")))["PassJobRole"]
     assert pass_role["Resource"] == EXISTING_JOB_ROLE
     # the pipeline waits for the imported role's new policy
     _, pipe = byo_bucket.one("AWS::SageMaker::Pipeline")
@@ -434,7 +422,7 @@ def test_grant_start_execution_is_scoped_to_this_pipeline(byo_bucket: Synth) -> 
         "sagemaker:DescribePipeline",
         "sagemaker:ListPipelineExecutions",
     ]
-    assert _resolved(byo_bucket, statement["Resource"]) == (
+    assert byo_bucket.resolved(statement["Resource"]) == (
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{PIPELINE_NAME}"
     )
 
@@ -442,7 +430,7 @@ def test_grant_start_execution_is_scoped_to_this_pipeline(byo_bucket: Synth) -> 
 def test_immutable_byo_role_is_left_alone(byo_role_example: Synth, example_app_module) -> None:  # type: ignore[no-untyped-def]
     assert not [k for k in byo_role_example.resources("AWS::IAM::Role") if "JobRole" in k]
     assert not byo_role_example.resources("AWS::IAM::Policy")
-    pass_role = by_sid(policy_statements(_role(byo_role_example, "PipelineRole")))["PassJobRole"]
+    pass_role = by_sid(policy_statements(byo_role_example.role("PipelineRole")))["PassJobRole"]
     assert pass_role["Resource"] == example_app_module.EXAMPLE_JOB_ROLE_ARN
     definition = byo_role_example.definition()
     assert definition["Steps"][0]["Arguments"]["RoleArn"] == example_app_module.EXAMPLE_JOB_ROLE_ARN

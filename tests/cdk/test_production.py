@@ -19,17 +19,6 @@ from constructs_lib.errors import ConfigError
 from constructs_lib.examples import seed_dag_template
 
 
-def _role(synth: Synth, name: str) -> dict[str, Any]:
-    return synth.one("AWS::IAM::Role", name)[1]
-
-
-def _resolved(synth: Synth, value: Any) -> Any:
-    from support.intrinsics import resolve
-    from synth_support import fake_physical
-
-    return resolve(value, fake_physical(synth.json))
-
-
 def test_jobs_run_in_the_vpc_with_the_created_security_group(production_example: Synth) -> None:
     definition = production_example.definition()
     sg_logical, sg = production_example.one("AWS::EC2::SecurityGroup")
@@ -58,7 +47,7 @@ def test_jobs_run_in_the_vpc_with_the_created_security_group(production_example:
 
 def test_eni_permissions_are_limited_to_the_subnets(production_example: Synth) -> None:
     statements = by_sid(
-        [_resolved(production_example, s) for s in policy_statements(_role(production_example, "JobRole"))]
+        [production_example.resolved(s) for s in policy_statements(production_example.role("JobRole"))]
     )
     subnet_arns = [f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0a1b2c3d4e5f6000{i}" for i in (1, 2)]
     eni = f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/*"
@@ -76,7 +65,7 @@ def test_eni_permissions_are_limited_to_the_subnets(production_example: Synth) -
 
 def test_no_vpc_no_ec2_permission(example: Synth, dag_example: Synth) -> None:
     for synth in (example, dag_example):
-        text = json.dumps(policy_statements(_role(synth, "JobRole")))
+        text = json.dumps(policy_statements(synth.role("JobRole")))
         assert "ec2:" not in text and "kms:" not in text
 
 
@@ -87,7 +76,7 @@ def test_kms_grants(production_example: Synth) -> None:
     volume_arn = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/phys-{volume_logical.lower()}"
     bucket_key_arn = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/phys-{bucket_logical.lower()}"
     job = by_sid(
-        [_resolved(production_example, s) for s in policy_statements(_role(production_example, "JobRole"))]
+        [production_example.resolved(s) for s in policy_statements(production_example.role("JobRole"))]
     )
     assert job["GrantVolumeKey"] == {
         "Sid": "GrantVolumeKey",
@@ -101,10 +90,7 @@ def test_kms_grants(production_example: Synth) -> None:
         "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
     }
     pipeline = by_sid(
-        [
-            _resolved(production_example, s)
-            for s in policy_statements(_role(production_example, "PipelineRole"))
-        ]
+        [production_example.resolved(s) for s in policy_statements(production_example.role("PipelineRole"))]
     )
     assert pipeline["GrantVolumeKey"]["Resource"] == volume_arn
     definition = production_example.definition()
