@@ -8,7 +8,12 @@ from collections.abc import Mapping
 
 from constructs_lib.builders.base import InputValue, Upstream
 from constructs_lib.builders.processing import ProcessingStepBuilderBase
-from constructs_lib.builders.serving import framework_from, pytorch_image_uri, require_packed_handler
+from constructs_lib.builders.serving import (
+    framework_from,
+    model_data_parameter,
+    pytorch_image_uri,
+    require_packed_handler,
+)
 from constructs_lib.config.evaluation_pytorch import PyTorchEvaluationConfig
 from constructs_lib.errors import ConfigError
 from constructs_lib.specs.evaluation_pytorch import PYTORCH_EVALUATION_PORTS
@@ -96,10 +101,8 @@ class PyTorchEvaluationStepBuilder(ProcessingStepBuilderBase):
 
         defaults: dict[str, InputValue] = {}
         if "model_data" not in resolved:
-            defaults["model_data"] = ParameterString(
-                name=f"{self.step_name}ModelData",
-                default_value=self.config.model_data
-                or self.context.default_location(self.step_name, "input/model.tar.gz"),
+            defaults["model_data"] = model_data_parameter(
+                self.step_name, self.config.model_data, self.context
             )
         if "test_data" not in resolved:
             defaults["test_data"] = ParameterString(

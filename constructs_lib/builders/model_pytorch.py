@@ -24,6 +24,7 @@ from constructs_lib.builders.base import BuiltStep, InputValue, StepBuilderBase,
 from constructs_lib.builders.serving import (
     framework_from,
     handler_environment,
+    model_data_parameter,
     pytorch_image_uri,
     require_packed_handler,
 )
@@ -74,28 +75,13 @@ class PyTorchModelStepBuilder(StepBuilderBase):
         return PyTorchModelConfig(framework_version="2.3.0", py_version="py311")
 
     # ------------------------------------------------------------------ derived values
-    @property
-    def default_model_data(self) -> str:
-        """Default of the ``<node>ModelData`` parameter: ``config.model_data`` or
-        ``<root>/<pipeline>/<node>/input/model.tar.gz``."""
-        return self.config.model_data or self.context.default_location(self.step_name, "input/model.tar.gz")
-
     def configured_inputs(self) -> dict[str, InputValue]:
         return {"model_data": self.config.model_data} if self.config.model_data else {}
 
     def default_inputs(self, resolved: Mapping[str, InputValue]) -> dict[str, InputValue]:
         if "model_data" in resolved:
             return {}
-        from constructs_lib.sdk_adapter import sdk
-
-        with sdk():
-            from sagemaker.workflow.parameters import ParameterString
-
-        return {
-            "model_data": ParameterString(
-                name=f"{self.step_name}ModelData", default_value=self.default_model_data
-            )
-        }
+        return {"model_data": model_data_parameter(self.step_name, self.config.model_data, self.context)}
 
     def for_inputs(self, upstream: Mapping[str, Upstream]) -> PyTorchModelStepBuilder:
         """Refuse a training step that packs no handler or another one; take its PyTorch version when the

@@ -22,6 +22,7 @@ from constructs_lib.builders.base import BuiltStep, InputValue, StepBuilderBase,
 from constructs_lib.builders.serving import (
     framework_from,
     handler_environment,
+    model_data_parameter,
     pytorch_image_uri,
     require_packed_handler,
 )
@@ -80,18 +81,7 @@ class ModelRegistrationStepBuilder(StepBuilderBase):
     def default_inputs(self, resolved: Mapping[str, InputValue]) -> dict[str, InputValue]:
         if "model_data" in resolved:
             return {}
-        from constructs_lib.sdk_adapter import sdk
-
-        with sdk():
-            from sagemaker.workflow.parameters import ParameterString
-
-        return {
-            "model_data": ParameterString(
-                name=f"{self.step_name}ModelData",
-                default_value=self.config.model_data
-                or self.context.default_location(self.step_name, "input/model.tar.gz"),
-            )
-        }
+        return {"model_data": model_data_parameter(self.step_name, self.config.model_data, self.context)}
 
     def for_inputs(self, upstream: Mapping[str, Upstream]) -> ModelRegistrationStepBuilder:
         """Refuse a training step that packs no handler or another one; take its PyTorch version when the

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from constructs_lib.builders.base import Upstream
+from constructs_lib.builders.base import InputValue, Upstream
 from constructs_lib.config.base import check_framework_pair
+from constructs_lib.context import BuildContext
 from constructs_lib.errors import ConfigError
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "MODEL_INPUT",
     "framework_from",
     "handler_environment",
+    "model_data_parameter",
     "pytorch_image_uri",
     "require_packed_handler",
 ]
@@ -25,6 +27,20 @@ __all__ = [
 MODEL_INPUT = "model_data"
 #: ``SAGEMAKER_CONTAINER_LOG_LEVEL`` of the serving container: ``logging.INFO``, as the SDK sets it.
 CONTAINER_LOG_LEVEL = "20"
+
+
+def model_data_parameter(step: str, model_data: str | None, context: BuildContext) -> InputValue:
+    """The ``<step>ModelData`` String parameter an unwired ``model_data`` becomes; default ``model_data``,
+    else ``<root>/<pipeline>/<step>/input/model.tar.gz``."""
+    from constructs_lib.sdk_adapter import sdk
+
+    with sdk():
+        from sagemaker.workflow.parameters import ParameterString
+
+    return ParameterString(
+        name=f"{step}ModelData",
+        default_value=model_data or context.default_location(step, "input/model.tar.gz"),
+    )
 
 
 def require_packed_handler(
